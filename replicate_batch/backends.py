@@ -1,0 +1,49 @@
+"""Choose and build the backend for each model entry of a spec."""
+
+from __future__ import annotations
+
+import os
+
+from .backend import Backend
+from .clock import SYSTEM_CLOCK, Clock
+from .problems import Problem, SpecError
+from .spec import LoadedSpec
+
+TOKEN_VARIABLE = "REPLICATE_API_TOKEN"
+
+
+def make_backends(loaded: LoadedSpec, *, concurrency: int, clock: Clock = SYSTEM_CLOCK) -> list[Backend]:
+    """One backend per model entry; a missing token or Cog install is a SpecError, before any request."""
+    spec = loaded.spec
+    problems: list[Problem] = []
+    hosted = [i for i, m in enumerate(spec.models) if m.kind == "ref"]
+    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if hosted and not token:
+        places = ", ".join(f"models[{i}]" for i in hosted)
+        problems.append(
+            Problem(
+                "environment",
+                TOKEN_VARIABLE,
+                f"not set, but {places} run on Replicate: export {TOKEN_VARIABLE}=r8_... "
+                "(from https://replicate.com/account/api-tokens)",
+            )
+        )
+    if problems:
+        raise SpecError(problems)
+    client = None
+    if hosted:
+        from .hosted import make_client
+
+        client = make_client(token, max_connections=concurrency, cancel_after_s=spec.timeout)
+    backends: list[Backend] = []
+    for index, model in enumerate(spec.models):
+        if model.kind == "ref":
+            from .hosted import ReplicateBackend
+
+            assert model.ref is not None and client is not None
+            backends.append(ReplicateBackend(model.ref, client))
+        else:
+            from .cog_local import make_cog_backend
+
+            backends.append(make_cog_backend(loaded, index, clock))
+    return backends

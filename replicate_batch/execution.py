@@ -1,0 +1,315 @@
+"""One job from create to downloaded files: retries, polling, timeout, interrupt. Returns data."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .backend import (
+    Backend,
+    BackendError,
+    Prediction,
+    RequestFailed,
+    Throttled,
+    Unreachable,
+    Unreadable,
+)
+from .clock import Clock, to_utc_iso, utc_now_iso
+from .download import Downloader
+from .jobs import Job
+from .outputs import file_names, split_output, tag_for
+from .ratelimit import TokenBucket
+from .results import FinalStatus, JobResult
+from .retry import DownloadError, ModelFailed, RetryPolicy
+from .runfolder import RunFolder
+from .schema import ModelSchema
+
+FIRST_POLL_S = 0.5
+MAX_POLL_S = 10.0
+INTERRUPTED = "interrupted"
+
+
+class _Stopped(Exception):
+    """The prediction was canceled by the runner (timeout or interrupt)."""
+
+    def __init__(self, prediction: Prediction | None, reason: str) -> None:
+        super().__init__(reason)
+        self.prediction = prediction
+        self.reason = reason
+
+
+class _Fatal(Exception):
+    """A failure that must not be retried (and must not create again)."""
+
+
+class UploadCache:
+    """Each local file is uploaded once per run and model backend, however many jobs use it."""
+
+    def __init__(self, backend: Backend, policy: RetryPolicy) -> None:
+        self.backend = backend
+        self.policy = policy
+        self._values: dict[Path, str] = {}
+        self._locks: dict[Path, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def value_for(self, path: Path) -> str:
+        """The input value for a local file, uploading it the first time."""
+        with self._guard:
+            lock = self._locks.setdefault(path, threading.Lock())
+        with lock:
+            if path not in self._values:
+                self._values[path] = self.policy.tries()(self.backend.prepare_file, path)
+            return self._values[path]
+
+
+@dataclass
+class ModelRuntime:
+    """Everything one model's jobs share while the run goes on."""
+
+    name: str
+    backend: Backend
+    schema: ModelSchema
+    version: str | None
+    uploads: UploadCache
+    slots: threading.Semaphore | None = None  # the model's own `concurrency:` cap
+
+
+@dataclass
+class Execution:
+    """Shared machinery for running jobs; `run_job` is called from worker threads."""
+
+    folder: RunFolder
+    policy: RetryPolicy
+    creates: TokenBucket
+    polls: TokenBucket
+    downloader: Downloader
+    clock: Clock
+    timeout_s: float
+    repeats: int
+    stop: threading.Event = field(default_factory=threading.Event)
+    cancel_on_stop: bool = True
+    in_flight: dict[str, tuple[Backend, str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run_job(self, job: Job, model: ModelRuntime) -> JobResult:
+        """Run one job to its end and describe the outcome; never raises for a job's failure."""
+        if model.slots is None:
+            return self._run_job(job, model)
+        with model.slots:
+            return self._run_job(job, model)
+
+    def _run_job(self, job: Job, model: ModelRuntime) -> JobResult:
+        started = self.clock.monotonic()
+        tracker = _Tracker(started_iso=utc_now_iso())
+        try:
+            prediction = self._run_attempts(job, model, started + self.timeout_s, tracker)
+        except _Stopped as stopped:
+            return self._result(job, model, tracker, started, "canceled", stopped.prediction, stopped.reason)
+        except ModelFailed as failed:
+            return self._result(job, model, tracker, started, "failed", tracker.last, str(failed))
+        except (BackendError, _Fatal, DownloadError) as error:
+            return self._result(job, model, tracker, started, "failed", tracker.last, str(error))
+        except Exception as error:
+            message = f"internal error: {type(error).__name__}: {error}"
+            return self._result(job, model, tracker, started, "failed", tracker.last, message)
+        if prediction.status == "canceled":
+            reason = INTERRUPTED if self.stop.is_set() else prediction.error or "canceled"
+            return self._result(job, model, tracker, started, "canceled", prediction, reason)
+        return self._finish(job, model, tracker, started, prediction)
+
+    def _run_attempts(self, job: Job, model: ModelRuntime, deadline: float, tracker: _Tracker) -> Prediction:
+        model_input = dict(job.input)
+        for name, path in job.files.items():
+            model_input[name] = model.uploads.value_for(path)
+        prediction: Prediction = self.policy.predictions(deadline)(
+            self._attempt, job, model, model_input, deadline, tracker
+        )
+        return prediction
+
+    def _attempt(
+        self,
+        job: Job,
+        model: ModelRuntime,
+        model_input: Mapping[str, Any],
+        deadline: float,
+        tracker: _Tracker,
+    ) -> Prediction:
+        if self.stop.is_set():
+            raise _Stopped(None, INTERRUPTED)
+        if not self.creates.acquire(deadline):
+            raise _Stopped(None, f"timed out after {self.timeout_s:g}s waiting for the rate limit")
+        tracker.attempts += 1
+        created_iso = utc_now_iso()
+        self.folder.journal("creating", job_id=job.job_id, attempt=tracker.attempts)
+
+        def on_created(prediction_id: str) -> None:
+            tracker.prediction_id = prediction_id
+            with self._lock:
+                self.in_flight[job.job_id] = (model.backend, prediction_id)
+            self.folder.journal("created", job_id=job.job_id, prediction_id=prediction_id)
+            if self.stop.is_set():  # interrupted while this create was waiting or in flight
+                self._cancel(model.backend, prediction_id)
+                raise _Stopped(None, INTERRUPTED)
+
+        try:
+            prediction = model.backend.create(model_input, on_created)
+        except Throttled as throttled:
+            tracker.attempts -= 1  # a 429 is a wait, not a try
+            self.creates.pause(throttled.retry_after_s or 1.0)
+            raise
+        except Unreachable as lost:
+            prediction = self._recover_lost_create(
+                model, model_input, created_iso, deadline, lost, on_created
+            )
+        except Unreadable as error:
+            raise _Fatal(str(error)) from None
+        try:
+            prediction = self._wait(model, prediction, deadline, tracker)
+        finally:
+            with self._lock:
+                self.in_flight.pop(job.job_id, None)
+        if prediction.status == "failed":
+            raise ModelFailed(prediction.error or "the prediction failed without an error message")
+        return prediction
+
+    def _recover_lost_create(
+        self,
+        model: ModelRuntime,
+        model_input: Mapping[str, Any],
+        created_iso: str,
+        deadline: float,
+        lost: Unreachable,
+        on_created: Any,
+    ) -> Prediction:
+        """The create's answer was lost: adopt the prediction if it exists, never create blindly."""
+        if not model.backend.can_find_created:
+            raise RequestFailed(str(lost), retryable=True)
+        try:
+            found = self.policy.tries(deadline)(model.backend.find_created, model_input, created_iso)
+        except BackendError as error:
+            raise _Fatal(
+                f"{lost}; the prediction may exist but could not be looked up ({error}): "
+                "check the dashboard before running this job again"
+            ) from None
+        if found is None:
+            raise RequestFailed(f"{lost}; no prediction was created, trying again", retryable=True)
+        on_created(found.id)
+        return found
+
+    def _wait(
+        self, model: ModelRuntime, prediction: Prediction, deadline: float, tracker: _Tracker
+    ) -> Prediction:
+        """Poll until terminal, with intervals that grow for long predictions."""
+        tracker.last = prediction
+        first_seen = self.clock.monotonic()
+        while not prediction.is_terminal:
+            now = self.clock.monotonic()
+            if now >= deadline:
+                self._cancel(model.backend, prediction.id)
+                raise _Stopped(prediction, f"timed out after {self.timeout_s:g}s; canceled")
+            interval = max(FIRST_POLL_S, min(MAX_POLL_S, (now - first_seen) / 10))
+            if self.clock.wait(self.stop, min(interval, deadline - now)):
+                if self.cancel_on_stop:
+                    self._cancel(model.backend, prediction.id)
+                raise _Stopped(prediction, INTERRUPTED)
+            self.polls.acquire()
+            try:
+                prediction = self.policy.until(deadline)(model.backend.get, prediction.id)
+            except BackendError as error:
+                # Never let a polling problem look like a failed create: that would create again.
+                raise _Fatal(f"lost track of prediction {prediction.id}: {error}") from None
+            tracker.last = prediction
+        return prediction
+
+    def _cancel(self, backend: Backend, prediction_id: str) -> None:
+        with contextlib.suppress(BackendError):  # best effort: Cancel-After stops it anyway
+            backend.cancel(prediction_id)
+
+    def cancel_in_flight(self) -> int:
+        """Cancel every prediction still running (used on interrupt); returns how many."""
+        with self._lock:
+            pending = list(self.in_flight.values())
+        for backend, prediction_id in pending:
+            self._cancel(backend, prediction_id)
+        return len(pending)
+
+    def _finish(
+        self,
+        job: Job,
+        model: ModelRuntime,
+        tracker: _Tracker,
+        started: float,
+        prediction: Prediction,
+    ) -> JobResult:
+        split = split_output(prediction.output, model.schema.output)
+        folder = self.folder.files_dir(job.model, job.row.id)
+        names = file_names(split.file_urls, tag_for(dict(job.matrix), job.repeat, self.repeats))
+        saved: list[str] = []
+        for index, (url, name) in enumerate(zip(split.file_urls, names)):
+            try:
+                self.downloader.fetch(url, folder / name)
+            except DownloadError as error:
+                message = (
+                    f"succeeded, but output file {index + 1} of {len(names)} could not be downloaded: {error}"
+                )
+                return self._result(
+                    job,
+                    model,
+                    tracker,
+                    started,
+                    "failed",
+                    prediction,
+                    message,
+                    saved,
+                    split.text(saved),
+                )
+            saved.append((folder / name).relative_to(self.folder.path).as_posix())
+        return self._result(
+            job, model, tracker, started, "succeeded", prediction, "", saved, split.text(saved)
+        )
+
+    def _result(
+        self,
+        job: Job,
+        model: ModelRuntime,
+        tracker: _Tracker,
+        started: float,
+        status: FinalStatus,
+        prediction: Prediction | None,
+        error: str,
+        files: list[str] | None = None,
+        output: str = "",
+    ) -> JobResult:
+        return JobResult(
+            job_id=job.job_id,
+            model=job.model,
+            row_id=job.row.id,
+            repeat=job.repeat,
+            status=status,
+            output=output,
+            files=tuple(files or ()),
+            error=error,
+            attempts=tracker.attempts,
+            prediction_id=prediction.id if prediction else tracker.prediction_id,
+            version=(prediction.version if prediction and prediction.version else model.version) or "",
+            created_at=to_utc_iso(prediction.created_at if prediction else None) or tracker.started_iso,
+            completed_at=to_utc_iso(prediction.completed_at if prediction else None) or utc_now_iso(),
+            predict_time=prediction.predict_time if prediction else None,
+            wall_time=self.clock.monotonic() - started,
+            input=job.input,
+            metadata=job.row.metadata,
+        )
+
+
+@dataclass
+class _Tracker:
+    """What one job's attempts have seen so far."""
+
+    started_iso: str
+    attempts: int = 0
+    prediction_id: str = ""
+    last: Prediction | None = None

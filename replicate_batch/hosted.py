@@ -1,0 +1,224 @@
+"""Replicate's hosted API through the official `replicate` client: the only module that imports it."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import replicate
+import replicate.exceptions
+from pydantic.v1 import ValidationError as ClientParseError
+from replicate.client import Client
+from replicate.version import Versions
+
+from .backend import (
+    Backend,
+    BackendSetupError,
+    ModelInfo,
+    OnCreated,
+    Prediction,
+    RequestFailed,
+    Throttled,
+    Unreachable,
+    Unreadable,
+)
+from .clock import parse_iso
+from .spec import REF_PATTERN
+
+TOKEN_VARIABLE = "REPLICATE_API_TOKEN"
+_RESETS_IN = re.compile(r"resets in ~?(\d+(?:\.\d+)?)\s*s")
+_TRANSPORT_ERRORS = (httpx.TransportError,)
+
+
+def make_client(token: str, *, max_connections: int, cancel_after_s: float | None) -> Client:
+    """A client whose 429 answers carry `retry_after`, with a connection pool sized for the run."""
+    headers = {"Cancel-After": f"{max(1, round(cancel_after_s))}s"} if cancel_after_s else {}
+    limits = httpx.Limits(max_connections=max_connections + 4, max_keepalive_connections=max_connections + 4)
+    return Client(
+        api_token=token,
+        headers=headers,
+        transport=httpx.HTTPTransport(limits=limits),
+        event_hooks={"response": [_raise_throttled]},
+    )
+
+
+def _raise_throttled(response: httpx.Response) -> None:
+    """Turn a 429 into `Throttled` with the wait the server asked for (body, header or text)."""
+    if response.status_code != 429:
+        return
+    response.read()
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    detail = str(body.get("detail") or body.get("title") or "rate limited")
+    raise Throttled(
+        f"rate limited by Replicate: {detail}", retry_after_s=_retry_after_s(response, body, detail)
+    )
+
+
+def _retry_after_s(response: httpx.Response, body: Mapping[str, Any], detail: str) -> float | None:
+    for value in (body.get("retry_after"), response.headers.get("Retry-After")):
+        try:
+            if value is not None:
+                return max(0.0, float(value))
+        except (TypeError, ValueError):
+            continue
+    match = _RESETS_IN.search(detail)
+    return float(match[1]) if match else None
+
+
+def _message(error: replicate.exceptions.ReplicateError) -> str:
+    parts = [p for p in (error.title, error.detail) if p]
+    return f"Replicate API error {error.status}: " + (": ".join(parts) if parts else "(no details)")
+
+
+def _translate(error: Exception, what: str) -> Exception:
+    """Map client exceptions onto the backend's typed errors."""
+    if isinstance(error, replicate.exceptions.ReplicateError):
+        status = error.status or 0
+        return RequestFailed(_message(error), status=status, retryable=status >= 500 or status == 408)
+    if isinstance(error, _TRANSPORT_ERRORS):
+        return Unreachable(f"{what}: no answer from Replicate ({type(error).__name__}: {error})")
+    if isinstance(error, (ClientParseError, ValueError)):
+        given = re.search(r"given=([^;)]+)", str(error))
+        detail = f"status {given[1]!r}" if given else str(error).splitlines()[0]
+        return Unreadable(f"{what}: Replicate answered something the client cannot read ({detail})")
+    return error
+
+
+def _prediction(p: Any) -> Prediction:
+    metrics = p.metrics or {}
+    return Prediction(
+        id=p.id,
+        status=p.status,
+        output=p.output,
+        error=None if p.error is None else str(p.error),
+        logs=p.logs or "",
+        predict_time=metrics.get("predict_time"),
+        version=p.version,
+        created_at=p.created_at,
+        completed_at=p.completed_at,
+        input=p.input,
+    )
+
+
+class ReplicateBackend(Backend):
+    """A model on Replicate's hosted API; the version is pinned once at start."""
+
+    can_find_created = True
+
+    def __init__(self, ref: str, client: Client, *, sync_wait_s: int = 60) -> None:
+        match = REF_PATTERN.match(ref)
+        if not match:
+            raise ValueError(f"not a model ref: {ref!r}")
+        self.model_ref = ref
+        self.owner, self.name, self.version = match["owner"], match["name"], match["version"]
+        self.client = client
+        self.sync_wait_s = sync_wait_s
+        # Official models may refuse version creates; then the model endpoint is used (see create).
+        self._use_model_endpoint = False
+        self._lock = threading.Lock()
+
+    def start(self) -> ModelInfo:
+        """Pin the version with one GET (the model, or the version the ref names)."""
+        what = f"model {self.owner}/{self.name}"
+        version: Any
+        try:
+            if self.version:
+                version = Versions(self.client, model=(self.owner, self.name)).get(self.version)
+            else:
+                version = self.client.models.get(f"{self.owner}/{self.name}").latest_version
+        except Exception as error:
+            raise _setup_error(_translate(error, what), what) from None
+        if version is None:
+            self._use_model_endpoint = True
+            return ModelInfo(version=None, openapi_schema=None)
+        self.version = version.id
+        return ModelInfo(version=version.id, openapi_schema=version.openapi_schema)
+
+    def prepare_file(self, path: Path) -> str:
+        """Upload a local file with `POST /v1/files`; the input gets its URL."""
+        try:
+            with open(path, "rb") as handle:
+                uploaded = self.client.files.create(handle)
+        except Exception as error:
+            raise _translate(error, f"uploading {path}") from None
+        return str(uploaded.urls["get"])
+
+    def create(self, model_input: Mapping[str, Any], on_created: OnCreated) -> Prediction:
+        """Create with `Prefer: wait`, so a quick prediction costs one request and no polls."""
+        try:
+            if self.version and not self._use_model_endpoint:
+                try:
+                    created = self.client.predictions.create(
+                        version=self.version, input=dict(model_input), wait=self.sync_wait_s
+                    )
+                except replicate.exceptions.ReplicateError as error:
+                    if error.status != 422 or "version" not in _message(error).lower():
+                        raise
+                    with self._lock:
+                        self._use_model_endpoint = True
+                    return self.create(model_input, on_created)
+            else:
+                created = self.client.models.predictions.create(
+                    model=(self.owner, self.name), input=dict(model_input), wait=self.sync_wait_s
+                )
+        except Exception as error:
+            raise _translate(error, "create") from None
+        on_created(created.id)
+        return _prediction(created)
+
+    def get(self, prediction_id: str) -> Prediction:
+        """`GET /v1/predictions/{id}`."""
+        try:
+            return _prediction(self.client.predictions.get(prediction_id))
+        except Exception as error:
+            raise _translate(error, f"poll {prediction_id}") from None
+
+    def cancel(self, prediction_id: str) -> None:
+        """`POST /v1/predictions/{id}/cancel`."""
+        try:
+            self.client.predictions.cancel(prediction_id)
+        except Exception as error:
+            raise _translate(error, f"cancel {prediction_id}") from None
+
+    def find_created(self, model_input: Mapping[str, Any], created_after: str) -> Prediction | None:
+        """Walk `GET /v1/predictions` (newest first) back to `created_after` for this input."""
+        wanted = dict(model_input)
+        since = parse_iso(created_after)
+        cursor: Any = ...
+        try:
+            while True:
+                page = self.client.predictions.list(cursor)
+                for found in page.results:
+                    if parse_iso(found.created_at) < since:
+                        return None
+                    if found.input == wanted and self._is_ours(found):
+                        return _prediction(found)
+                if not page.next:
+                    return None
+                cursor = page.next
+        except Exception as error:
+            raise _translate(error, "looking up a lost create") from None
+
+    def _is_ours(self, found: Any) -> bool:
+        model = getattr(found, "model", "") or ""
+        return model == f"{self.owner}/{self.name}" or (
+            self.version is not None and found.version == self.version
+        )
+
+
+def _setup_error(error: Exception, what: str) -> BackendSetupError:
+    if isinstance(error, RequestFailed) and error.status == 401:
+        return BackendSetupError(
+            f"Replicate rejected the token in {TOKEN_VARIABLE} (401): check it and export it again"
+        )
+    if isinstance(error, RequestFailed) and error.status == 404:
+        return BackendSetupError(f"{what} not found on Replicate (404): check the owner/name[:version]")
+    return BackendSetupError(f"{what}: {error}")

@@ -1,0 +1,325 @@
+"""Run a whole batch: resolve models, check everything, run jobs in a pool, leave a run folder."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import sys
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from .backend import Backend, BackendSetupError
+from .backends import make_backends
+from .clock import SYSTEM_CLOCK, Clock, utc_now_iso
+from .download import Downloader
+from .execution import Execution, ModelRuntime, UploadCache
+from .jobs import Job, ModelPlan, count_jobs, expand_jobs
+from .preflight import check_rows
+from .problems import Problem, SpecError
+from .progress import Progress, summary_table
+from .ratelimit import TokenBucket
+from .results import JobResult
+from .retry import RetryPolicy
+from .rows import Row, load_rows
+from .runfolder import RunFolder
+from .schema import parse_schema
+from .spec import BatchSpec, LoadedSpec, load_spec, parse_spec
+
+POLLS_PER_MIN = 2500  # under Replicate's 3,000/min for endpoints other than create
+EXIT_OK, EXIT_FAILURES, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class Interrupted(Exception):
+    """The run was interrupted; its state was saved. Carries the summary so far."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        super().__init__(f"interrupted; resume with --resume {summary.run_dir}")
+        self.summary = summary
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """How a run ended: its folder, counts by status and the exit code the CLI uses."""
+
+    run_dir: Path | None
+    jobs: int
+    counts: Mapping[str, int]
+    exit_code: int
+    table: str = ""
+    notes: Sequence[str] = ()
+    interrupted: bool = False
+
+
+@dataclass
+class _Prepared:
+    loaded: LoadedSpec
+    rows: list[Row]
+    plans: list[ModelPlan]
+    backends: list[Backend]
+    versions: list[str | None]
+    notes: list[str] = field(default_factory=list)
+    files: int = 0
+
+
+def _load(spec: str | Path | Mapping[str, Any] | BatchSpec) -> LoadedSpec:
+    if isinstance(spec, (str, Path)):
+        return load_spec(spec)
+    if isinstance(spec, BatchSpec):
+        return parse_spec(spec.model_dump())
+    return parse_spec(spec)
+
+
+def prepare(loaded: LoadedSpec, *, concurrency: int, clock: Clock = SYSTEM_CLOCK) -> _Prepared:
+    """Everything before the first create: rows, backends, versions, schemas, preflight."""
+    rows = load_rows(loaded)
+    backends = make_backends(loaded, concurrency=concurrency, clock=clock)
+    prepared = _Prepared(loaded, rows, [], backends, [])
+    try:
+        problems: list[Problem] = []
+        for index, (backend, model, name) in enumerate(zip(backends, loaded.spec.models, loaded.model_names)):
+            try:
+                info = backend.start()
+            except BackendSetupError as error:
+                problems.append(Problem(loaded.source, f"models[{index}]", f"`{name}`: {error}"))
+                continue
+            schema = parse_schema(info.openapi_schema)
+            keys = tuple(k for k in loaded.spec.matrix if schema.accepts(k))
+            prepared.plans.append(ModelPlan(index, name, model.spec_ref(), schema, dict(model.input), keys))
+            prepared.versions.append(info.version)
+        if problems:
+            raise SpecError(problems)
+        checked = check_rows(loaded, prepared.plans, rows)
+        if checked.problems:
+            raise SpecError(checked.problems)
+        prepared.notes, prepared.files = checked.notes, len(checked.files)
+    except BaseException:
+        stop_backends(backends)
+        raise
+    return prepared
+
+
+def stop_backends(backends: Sequence[Backend]) -> None:
+    """Stop every backend, even if one fails to stop."""
+    for backend in backends:
+        with contextlib.suppress(Exception):
+            backend.stop()
+
+
+def _columns(prepared: _Prepared) -> tuple[list[str], list[str]]:
+    inputs: dict[str, None] = {}
+    for row in prepared.rows:
+        inputs.update(dict.fromkeys(k for k in row.values if any(p.takes(k) for p in prepared.plans)))
+    for plan in prepared.plans:
+        inputs.update(dict.fromkeys(plan.defaults))
+    inputs.update(dict.fromkeys(prepared.loaded.spec.matrix))
+    metadata: dict[str, None] = {}
+    for row in prepared.rows:
+        metadata.update(dict.fromkeys(row.metadata))
+    return list(inputs), list(metadata)
+
+
+def plan_text(prepared: _Prepared, concurrency: int, limit: int | None) -> str:
+    """The dry-run plan: predictions per model, total, files to upload, expected duration."""
+    counts = count_jobs(prepared.loaded, prepared.plans, prepared.rows)
+    total = sum(counts.values()) if limit is None else min(limit, sum(counts.values()))
+    rate = prepared.loaded.spec.rate_limit
+    lines = [f"{name}: {count} predictions" for name, count in counts.items()]
+    lines.append(f"total: {total} predictions, {prepared.files} local files to upload")
+    creates_min = total / rate
+    lines.append(
+        f"at concurrency {concurrency} and {rate:g} creates/min: at least {creates_min:.1f} min "
+        f"(rate limit alone), plus {total / concurrency:.1f} x one prediction's latency"
+    )
+    return "\n".join(lines)
+
+
+def run_batch(
+    spec: str | Path | Mapping[str, Any] | BatchSpec,
+    *,
+    output_dir: str | Path | None = None,
+    concurrency: int | None = None,
+    limit: int | None = None,
+    dry_run: bool = False,
+    quiet: bool = False,
+    clock: Clock | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> RunSummary:
+    """Run a spec (a path, a mapping or a BatchSpec) and return how it ended.
+
+    Raises SpecError (nothing was created) or Interrupted (state saved, resumable).
+    """
+    clock = clock or SYSTEM_CLOCK
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    loaded = _load(spec)
+    concurrency = concurrency or loaded.spec.concurrency
+    prepared = prepare(loaded, concurrency=concurrency, clock=clock)
+    try:
+        if not quiet:
+            for note in prepared.notes:
+                print(f"note: {note}", file=err)
+        if dry_run:
+            text = plan_text(prepared, concurrency, limit)
+            print(text, file=out)
+            total = sum(count_jobs(loaded, prepared.plans, prepared.rows).values())
+            return RunSummary(
+                None,
+                total if limit is None else min(limit, total),
+                {},
+                EXIT_OK,
+                text,
+                prepared.notes,
+            )
+        return _execute(
+            prepared,
+            Path(output_dir or loaded.spec.output_dir),
+            concurrency,
+            limit,
+            quiet,
+            clock,
+            out,
+            err,
+        )
+    finally:
+        stop_backends(prepared.backends)
+
+
+def _execute(
+    prepared: _Prepared,
+    output_dir: Path,
+    concurrency: int,
+    limit: int | None,
+    quiet: bool,
+    clock: Clock,
+    out: TextIO,
+    err: TextIO,
+) -> RunSummary:
+    loaded = prepared.loaded
+    spec = loaded.spec
+    inputs, metadata = _columns(prepared)
+    folder = RunFolder.create(output_dir, loaded.name, inputs, metadata)
+    refs = {plan.name: plan.model_ref for plan in prepared.plans}
+    folder.open(loaded.canonical_yaml(), refs)
+    total = sum(count_jobs(loaded, prepared.plans, prepared.rows).values())
+    total = total if limit is None else min(limit, total)
+    manifest: dict[str, Any] = {
+        "name": loaded.name,
+        "spec": str(loaded.path) if loaded.path else None,
+        "spec_hash": loaded.spec_hash(),
+        "started_at": utc_now_iso(),
+        "status": "running",
+        "jobs": total,
+        "models": [
+            {"name": p.name, "model_ref": p.model_ref, "version": v}
+            for p, v in zip(prepared.plans, prepared.versions)
+        ],
+    }
+    folder.write_manifest(manifest)
+    policy = RetryPolicy(spec.retry, clock)
+    execution = Execution(
+        folder=folder,
+        policy=policy,
+        creates=TokenBucket(spec.rate_limit, clock),
+        polls=TokenBucket(POLLS_PER_MIN, clock),
+        downloader=Downloader(policy),
+        clock=clock,
+        timeout_s=spec.timeout,
+        repeats=spec.repeat,
+    )
+    runtimes = {
+        plan.name: ModelRuntime(
+            plan.name,
+            backend,
+            plan.schema,
+            version,
+            UploadCache(backend, policy),
+            threading.Semaphore(model.concurrency) if model.concurrency else None,
+        )
+        for plan, backend, version, model in zip(
+            prepared.plans, prepared.backends, prepared.versions, spec.models
+        )
+    }
+    jobs: Iterator[Job] = expand_jobs(loaded, prepared.plans, prepared.rows)
+    if limit is not None:
+        jobs = itertools.islice(jobs, limit)
+    progress = Progress(total, quiet=quiet, clock=clock, stream=err)
+    interrupted = False
+    try:
+        interrupted = _pump(jobs, runtimes, execution, folder, progress, concurrency)
+    finally:
+        progress.close()
+        manifest.update(finished_at=utc_now_iso(), status="interrupted" if interrupted else "finished")
+        folder.write_manifest(manifest)
+        folder.close()
+    counts = folder.counts
+    table = summary_table(dict(progress.tallies))
+    summary = RunSummary(
+        folder.path,
+        total,
+        counts,
+        EXIT_INTERRUPTED
+        if interrupted
+        else EXIT_OK
+        if counts.get("succeeded", 0) == total
+        else EXIT_FAILURES,
+        table,
+        prepared.notes,
+        interrupted,
+    )
+    if not quiet or interrupted:
+        print(table, file=out)
+        print(f"run folder: {folder.path}", file=out)
+    if interrupted:
+        raise Interrupted(summary)
+    return summary
+
+
+def _pump(
+    jobs: Iterator[Job],
+    runtimes: Mapping[str, ModelRuntime],
+    execution: Execution,
+    folder: RunFolder,
+    progress: Progress,
+    concurrency: int,
+) -> bool:
+    """Feed jobs to the pool, at most `concurrency` queued beyond those running; True if interrupted."""
+    pending: set[Future[JobResult]] = set()
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
+    interrupted = False
+
+    def collect(done: set[Future[JobResult]]) -> None:
+        for future in done:
+            if not future.cancelled():
+                result = future.result()
+                folder.record(result)
+                progress.add(result, len(pending))
+
+    try:
+        for job in jobs:
+            while len(pending) >= 2 * concurrency:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                collect(done)
+            pending.add(pool.submit(execution.run_job, job, runtimes[job.model]))
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            collect(done)
+    except KeyboardInterrupt:
+        interrupted = True
+        execution.stop.set()
+        for future in pending:
+            future.cancel()
+        try:
+            execution.cancel_in_flight()
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                collect(done)
+        except KeyboardInterrupt:
+            execution.cancel_on_stop = False  # a second Ctrl-C: leave predictions, exit now
+    finally:
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
+    return interrupted

@@ -1,0 +1,284 @@
+"""The spec file: parsed once, at the edge, into frozen typed objects."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .problems import Problem, SpecError, did_you_mean
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+REF_PATTERN = re.compile(
+    r"^(?P<owner>[A-Za-z0-9_.-]+)/(?P<name>[A-Za-z0-9_.-]+)(?::(?P<version>[A-Za-z0-9_.-]+))?$"
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetrySpec(_Strict):
+    """How often and how patiently a prediction is retried."""
+
+    max_attempts: int = Field(4, ge=1)
+    """Tries per prediction, counting the first."""
+    initial_wait: float = Field(1.0, ge=0)
+    """Seconds before the second try; doubles with jitter."""
+    max_wait: float = Field(60.0, ge=0)
+    """Upper bound of one wait, in seconds."""
+    on_model_error: bool = False
+    """Also retry predictions that end `failed` (the model raised)."""
+
+
+class ModelSpec(_Strict):
+    """One model entry: where it runs, its label and its default inputs."""
+
+    ref: str | None = None
+    """Replicate model `owner/name` or `owner/name:version`."""
+    cog: str | None = None
+    """A local Cog model folder (relative to the spec file)."""
+    url: str | list[str] | None = None
+    """One or more running Cog servers."""
+    name: str | None = Field(None, pattern=NAME_PATTERN)
+    """Label in results and folder names."""
+    input: dict[str, Any] = Field(default_factory=dict)
+    """Inputs under every row (row values win)."""
+    concurrency: int | None = Field(None, ge=1)
+    """Cap on this model's predictions in flight."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"ref": value}
+        if not isinstance(value, Mapping):
+            raise ValueError("expected a ref string or a mapping with one of ref/cog/url")
+        return value
+
+    @model_validator(mode="after")
+    def _one_place(self) -> ModelSpec:
+        given = [k for k in ("ref", "cog", "url") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "expected exactly one of ref/cog/url" + (f", got {', '.join(given)}" if given else "")
+            )
+        return self
+
+    @field_validator("ref")
+    @classmethod
+    def _valid_ref(cls, value: str | None) -> str | None:
+        if value is not None and not REF_PATTERN.match(value):
+            raise ValueError(f'expected "owner/name[:version]", got {value!r}')
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _valid_urls(cls, value: str | list[str] | None) -> str | list[str] | None:
+        for url in [value] if isinstance(value, str) else value or []:
+            parsed = urlparse(url)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise ValueError(f'expected an http(s) URL such as "http://host:5000", got {url!r}')
+        if isinstance(value, list) and not value:
+            raise ValueError("expected at least one URL")
+        return value
+
+    @property
+    def kind(self) -> Literal["ref", "cog", "url"]:
+        """Which of ref/cog/url this entry uses."""
+        return "ref" if self.ref is not None else "cog" if self.cog is not None else "url"
+
+    @property
+    def urls(self) -> list[str]:
+        """The `url:` entry as a list."""
+        return [self.url] if isinstance(self.url, str) else list(self.url or [])
+
+    def spec_ref(self) -> str:
+        """What the spec said, as shown in the `model_ref` column."""
+        if self.ref is not None:
+            return self.ref
+        if self.cog is not None:
+            return f"cog:{self.cog}"
+        return "url:" + ",".join(self.urls)
+
+    def default_name(self) -> str:
+        """The ref's name part, the cog folder's name, or the first URL's host."""
+        if self.ref is not None:
+            match = REF_PATTERN.match(self.ref)
+            return match["name"] if match else self.ref
+        if self.cog is not None:
+            return Path(self.cog).expanduser().resolve().name if self.cog else "cog"
+        return urlparse(self.urls[0]).hostname or "server"
+
+
+class BatchSpec(_Strict):
+    """A whole spec file, as written (paths not yet resolved)."""
+
+    name: str | None = Field(None, pattern=NAME_PATTERN)
+    """Run name; default: the spec file's stem."""
+    output_dir: str = "runs"
+    """Where run folders go, relative to the current directory."""
+    concurrency: int = Field(8, ge=1)
+    """Predictions in flight at once, whole run."""
+    rate_limit: float = Field(600, gt=0)
+    """Prediction creates per minute, shared by all threads."""
+    timeout: float = Field(1800, gt=0)
+    """Seconds from create to result before a prediction is canceled."""
+    repeat: int = Field(1, ge=1)
+    """Run every (model, row) this many times."""
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+    """Retry policy."""
+    models: list[ModelSpec] = Field(min_length=1)
+    """The models to run."""
+    inputs: list[dict[str, Any]] | str
+    """Inline rows, or a path to a .csv / .jsonl / .json / .yaml file of rows."""
+    matrix: dict[str, list[Any]] = Field(default_factory=dict)
+    """Every combination is run for every (model, row)."""
+
+    @field_validator("matrix")
+    @classmethod
+    def _non_empty_axes(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in value.items():
+            if not values:
+                raise ValueError(f"matrix key {key!r} has no values")
+        return value
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A validated spec with everything resolved that needs the spec file's location."""
+
+    spec: BatchSpec
+    path: Path | None  # None for a spec given as an object
+    base_dir: Path  # where relative paths in the spec point from
+    name: str
+    model_names: tuple[str, ...]
+
+    @property
+    def source(self) -> str:
+        """How to name the spec in messages."""
+        return str(self.path) if self.path else "spec"
+
+    def resolve_path(self, value: str) -> Path:
+        """A path from the spec: `~` expanded, relative paths taken from the spec's folder."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def canonical_yaml(self) -> str:
+        """The spec after defaults, as YAML, for `spec.yaml` in the run folder."""
+        data = self.spec.model_dump(mode="json")
+        data["name"] = self.name
+        for entry, name in zip(data["models"], self.model_names):
+            entry["name"] = name
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+    def spec_hash(self) -> str:
+        """A stable hash of the spec after defaults, to notice a spec that changed."""
+        data = self.spec.model_dump(mode="json")
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _place(loc: tuple[int | str, ...]) -> str:
+    place = ""
+    for part in loc:
+        if isinstance(part, int):
+            place += f"[{part}]"
+        elif part in (
+            "function-after[_one_place()]",
+            "function-before[_short_form()]",
+        ) or part.startswith(("function-", "list[", "dict[", "str", "int")):
+            continue
+        else:
+            place += f".{part}" if place else part
+    return place
+
+
+_FIELDS: dict[str, list[str]] = {
+    "": list(BatchSpec.model_fields),
+    "retry": list(RetrySpec.model_fields),
+    "models": list(ModelSpec.model_fields),
+}
+
+
+def _problems_from(error: ValidationError, source: str) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        if item["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            parent = re.sub(r"\[\d+\]", "", _place(loc[:-1]))
+            hint = did_you_mean(key, _FIELDS.get(parent, []))
+            message = f"unknown key `{key}`{hint}"
+        elif item["type"] == "missing":
+            message = "required but missing"
+        else:
+            message = str(item["msg"]).removeprefix("Value error, ")
+        place = _place(loc)
+        if (place, message) not in seen:
+            seen.add((place, message))
+            problems.append(Problem(source, place, message))
+    return problems
+
+
+def parse_spec(data: Any, *, path: Path | None = None, base_dir: Path | None = None) -> LoadedSpec:
+    """Validate spec data (as loaded from YAML) and resolve names; raises SpecError."""
+    source = str(path) if path else "spec"
+    if not isinstance(data, Mapping):
+        raise SpecError.single(source, "", "expected a mapping with `models` and `inputs`")
+    try:
+        spec = BatchSpec.model_validate(data)
+    except ValidationError as error:
+        raise SpecError(_problems_from(error, source)) from None
+    base = base_dir if base_dir is not None else (path.parent if path else Path.cwd())
+    name = spec.name or (path.stem if path else "batch")
+    if not re.match(NAME_PATTERN, name):
+        raise SpecError.single(
+            source, "name", f"{name!r} is not a valid run name: use letters, digits, . _ -"
+        )
+    names = [m.name or _safe_name(m.default_name()) for m in spec.models]
+    problems = []
+    for index, label in enumerate(names):
+        if names.index(label) != index:
+            problems.append(
+                Problem(
+                    source,
+                    f"models[{index}]",
+                    f"the model name {label!r} is already used by models[{names.index(label)}]: "
+                    "give one of them a `name:`",
+                )
+            )
+    if problems:
+        raise SpecError(problems)
+    return LoadedSpec(spec=spec, path=path, base_dir=base.resolve(), name=name, model_names=tuple(names))
+
+
+def _safe_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
+    return cleaned
+
+
+def load_spec(path: str | Path) -> LoadedSpec:
+    """Read a spec file with `yaml.safe_load` and validate it; raises SpecError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SpecError.single(str(path), "", f"cannot read the spec: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise SpecError.single(str(path), where, f"invalid YAML: {problem}") from None
+    return parse_spec(data, path=path)
