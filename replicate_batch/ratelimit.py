@@ -6,6 +6,8 @@ import threading
 
 from .clock import Clock
 
+EPSILON = 1e-9  # float refills can fall short of a whole token by a rounding error
+
 
 class TokenBucket:
     """Allows `rate_per_min` acquisitions a minute, bursting at most one second's worth."""
@@ -30,7 +32,7 @@ class TokenBucket:
             with self._lock:
                 now = self._clock.monotonic()
                 self._refill(now)
-                if now >= self._paused_until and self._tokens >= 1.0:
+                if now >= self._paused_until and self._tokens >= 1.0 - EPSILON:
                     self._tokens -= 1.0
                     return True
                 wait_s = max(self._paused_until - now, (1.0 - self._tokens) / self.rate_per_s)

@@ -51,7 +51,7 @@ class RetryPolicy:
         if isinstance(error, Throttled) and error.retry_after_s is not None:
             return error.retry_after_s
         exponential = tenacity.wait_exponential_jitter(
-            initial=self.spec.initial_wait, max=self.spec.max_wait, jitter=self.spec.initial_wait
+            multiplier=self.spec.initial_wait, max=self.spec.max_wait, jitter=self.spec.initial_wait
         )
         return float(exponential(retry_state))
 
