@@ -107,11 +107,12 @@ class Backend(abc.ABC):
         """Turn a local file into an input value the server accepts (an upload URL or data URI)."""
 
     @abc.abstractmethod
-    def create(self, model_input: Mapping[str, Any], on_created: OnCreated) -> Prediction:
+    def create(self, model_input: Mapping[str, Any], on_created: OnCreated, time_left_s: float) -> Prediction:
         """Start a prediction and return its first known state, which may already be terminal.
 
         `on_created` is called with the prediction id as soon as it is known, before any further
-        waiting, so the caller can journal it.
+        waiting, so the caller can journal it. The call may wait for the result, but not longer
+        than `time_left_s` (clock seconds until the job's timeout).
         """
 
     @abc.abstractmethod

@@ -30,18 +30,15 @@ def make_backends(loaded: LoadedSpec, *, concurrency: int, clock: Clock = SYSTEM
         )
     if problems:
         raise SpecError(problems)
-    client = None
-    if hosted:
-        from .hosted import make_client
-
-        client = make_client(token, max_connections=concurrency, cancel_after_s=spec.timeout)
     backends: list[Backend] = []
     for index, model in enumerate(spec.models):
         if model.kind == "ref":
             from .hosted import ReplicateBackend
 
-            assert model.ref is not None and client is not None
-            backends.append(ReplicateBackend(model.ref, client))
+            assert model.ref is not None
+            backends.append(
+                ReplicateBackend(model.ref, token, max_connections=concurrency, cancel_after_s=spec.timeout)
+            )
         else:
             from .cog_local import make_cog_backend
 

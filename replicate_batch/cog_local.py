@@ -106,7 +106,7 @@ class CogBackend(Backend):
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
-    def create(self, model_input: Mapping[str, Any], on_created: OnCreated) -> Prediction:
+    def create(self, model_input: Mapping[str, Any], on_created: OnCreated, time_left_s: float) -> Prediction:
         """Run the prediction on the next free slot; returns when it has ended."""
         prediction_id = f"rb-{uuid.uuid4().hex[:20]}"
         url = self._free.get()
@@ -114,21 +114,23 @@ class CogBackend(Backend):
             with self._lock:
                 self._where[prediction_id] = url
             on_created(prediction_id)
-            return self._put_until_accepted(url, prediction_id, model_input)
+            return self._put_until_accepted(url, prediction_id, model_input, time_left_s)
         finally:
             self._free.put(url)
 
-    def _put_until_accepted(self, url: str, prediction_id: str, model_input: Mapping[str, Any]) -> Prediction:
+    def _put_until_accepted(
+        self, url: str, prediction_id: str, model_input: Mapping[str, Any], time_left_s: float
+    ) -> Prediction:
         """PUT, waiting out 409 "busy" (a slot frees a moment after its answer) with backoff."""
         wait_s = BUSY_FIRST_WAIT_S
-        deadline = self.clock.monotonic() + self.timeout_s
+        deadline = self.clock.monotonic() + time_left_s
         body = {"id": prediction_id, "input": dict(model_input)}
         while True:
             try:
                 response = self._session().put(
                     f"{url}/predictions/{prediction_id}",
                     json=body,
-                    timeout=(CONNECT_TIMEOUT_S, self.timeout_s),
+                    timeout=(CONNECT_TIMEOUT_S, max(0.01, time_left_s * self.clock.time_scale)),
                 )
             except requests.Timeout:
                 self.cancel(prediction_id)

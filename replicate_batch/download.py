@@ -6,6 +6,7 @@ import base64
 import os
 import threading
 import urllib.parse
+from collections.abc import Iterable
 from pathlib import Path
 
 import requests
@@ -23,12 +24,16 @@ class Downloader:
         self.policy = policy
         self.timeout_s = timeout_s
         self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
             self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
         return session
 
     def fetch(self, url: str, dest: Path) -> int:
@@ -57,9 +62,10 @@ class Downloader:
             raise DownloadError(f"network error fetching {url}: {error}", retryable=True) from error
 
     def close(self) -> None:
-        """Close this thread's session."""
-        session = getattr(self._local, "session", None)
-        if session is not None:
+        """Close every thread's session."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
             session.close()
 
 
@@ -73,11 +79,11 @@ def _decode_data_url(url: str) -> bytes:
         raise DownloadError(f"invalid data URL: {error}", retryable=False) from error
 
 
-def _write_atomically(dest: Path, chunks: object) -> int:
+def _write_atomically(dest: Path, chunks: Iterable[bytes]) -> int:
     part = dest.with_name(dest.name + ".part")
     size = 0
     with open(part, "wb") as handle:
-        for chunk in chunks:  # type: ignore[attr-defined]
+        for chunk in chunks:
             handle.write(chunk)
             size += len(chunk)
         handle.flush()

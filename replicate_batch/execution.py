@@ -156,7 +156,8 @@ class Execution:
                 raise _Stopped(None, INTERRUPTED)
 
         try:
-            prediction = model.backend.create(model_input, on_created)
+            time_left_s = deadline - self.clock.monotonic()
+            prediction = model.backend.create(model_input, on_created, time_left_s)
         except Throttled as throttled:
             tracker.attempts -= 1  # a 429 is a wait, not a try
             self.creates.pause(throttled.retry_after_s or 1.0)

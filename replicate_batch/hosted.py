@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Mapping
@@ -30,20 +31,28 @@ from .clock import parse_iso
 from .spec import REF_PATTERN
 
 TOKEN_VARIABLE = "REPLICATE_API_TOKEN"
+CANCEL_AFTER_GRACE_S = 10
 _RESETS_IN = re.compile(r"resets in ~?(\d+(?:\.\d+)?)\s*s")
 _TRANSPORT_ERRORS = (httpx.TransportError,)
 
 
-def make_client(token: str, *, max_connections: int, cancel_after_s: float | None) -> Client:
+def make_client(
+    token: str, *, max_connections: int, cancel_after_s: float | None
+) -> tuple[Client, httpx.HTTPTransport]:
     """A client whose 429 answers carry `retry_after`, with a connection pool sized for the run."""
-    headers = {"Cancel-After": f"{max(1, round(cancel_after_s))}s"} if cancel_after_s else {}
+    # The runner cancels at `timeout` itself; the server's own stop is the backstop if the runner dies.
+    headers = (
+        {"Cancel-After": f"{math.ceil(cancel_after_s) + CANCEL_AFTER_GRACE_S}s"} if cancel_after_s else {}
+    )
     limits = httpx.Limits(max_connections=max_connections + 4, max_keepalive_connections=max_connections + 4)
-    return Client(
+    transport = httpx.HTTPTransport(limits=limits)
+    client = Client(
         api_token=token,
         headers=headers,
-        transport=httpx.HTTPTransport(limits=limits),
+        transport=transport,
         event_hooks={"response": [_raise_throttled]},
     )
+    return client, transport
 
 
 def _raise_throttled(response: httpx.Response) -> None:
@@ -113,13 +122,23 @@ class ReplicateBackend(Backend):
 
     can_find_created = True
 
-    def __init__(self, ref: str, client: Client, *, sync_wait_s: int = 60) -> None:
+    def __init__(
+        self,
+        ref: str,
+        token: str,
+        *,
+        max_connections: int = 16,
+        cancel_after_s: float | None = None,
+        sync_wait_s: int = 60,
+    ) -> None:
         match = REF_PATTERN.match(ref)
         if not match:
             raise ValueError(f"not a model ref: {ref!r}")
         self.model_ref = ref
         self.owner, self.name, self.version = match["owner"], match["name"], match["version"]
-        self.client = client
+        self.client, self._transport = make_client(
+            token, max_connections=max_connections, cancel_after_s=cancel_after_s
+        )
         self.sync_wait_s = sync_wait_s
         # Official models may refuse version creates; then the model endpoint is used (see create).
         self._use_model_endpoint = False
@@ -142,6 +161,10 @@ class ReplicateBackend(Backend):
         self.version = version.id
         return ModelInfo(version=version.id, openapi_schema=version.openapi_schema)
 
+    def stop(self) -> None:
+        """Close the client's connections."""
+        self._transport.close()
+
     def prepare_file(self, path: Path) -> str:
         """Upload a local file with `POST /v1/files`; the input gets its URL."""
         try:
@@ -151,23 +174,24 @@ class ReplicateBackend(Backend):
             raise _translate(error, f"uploading {path}") from None
         return str(uploaded.urls["get"])
 
-    def create(self, model_input: Mapping[str, Any], on_created: OnCreated) -> Prediction:
+    def create(self, model_input: Mapping[str, Any], on_created: OnCreated, time_left_s: float) -> Prediction:
         """Create with `Prefer: wait`, so a quick prediction costs one request and no polls."""
+        wait_s = max(1, min(self.sync_wait_s, math.floor(time_left_s)))
         try:
             if self.version and not self._use_model_endpoint:
                 try:
                     created = self.client.predictions.create(
-                        version=self.version, input=dict(model_input), wait=self.sync_wait_s
+                        version=self.version, input=dict(model_input), wait=wait_s
                     )
                 except replicate.exceptions.ReplicateError as error:
                     if error.status != 422 or "version" not in _message(error).lower():
                         raise
                     with self._lock:
                         self._use_model_endpoint = True
-                    return self.create(model_input, on_created)
+                    return self.create(model_input, on_created, time_left_s)
             else:
                 created = self.client.models.predictions.create(
-                    model=(self.owner, self.name), input=dict(model_input), wait=self.sync_wait_s
+                    model=(self.owner, self.name), input=dict(model_input), wait=wait_s
                 )
         except Exception as error:
             raise _translate(error, "create") from None

@@ -253,6 +253,7 @@ def _execute(
         interrupted = _pump(jobs, runtimes, execution, folder, progress, concurrency)
     finally:
         progress.close()
+        execution.downloader.close()
         manifest.update(finished_at=utc_now_iso(), status="interrupted" if interrupted else "finished")
         folder.write_manifest(manifest)
         folder.close()
