@@ -35,12 +35,20 @@ class ModelTally:
 class Progress:
     """Shows done / failed / in flight, rate and ETA on stderr."""
 
-    def __init__(self, total: int, *, quiet: bool, clock: Clock, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        total: int,
+        *,
+        quiet: bool,
+        clock: Clock,
+        stream: TextIO | None = None,
+        models: list[str] | None = None,
+    ) -> None:
         self.stream = stream or sys.stderr
         self.total = total
         self.quiet = quiet
         self.clock = clock
-        self.tallies: dict[str, ModelTally] = defaultdict(ModelTally)
+        self.tallies: dict[str, ModelTally] = defaultdict(ModelTally, {m: ModelTally() for m in models or []})
         self.done = 0
         self.failed = 0
         self._started = clock.monotonic()

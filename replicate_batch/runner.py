@@ -247,7 +247,7 @@ def _execute(
     jobs: Iterator[Job] = expand_jobs(loaded, prepared.plans, prepared.rows)
     if limit is not None:
         jobs = itertools.islice(jobs, limit)
-    progress = Progress(total, quiet=quiet, clock=clock, stream=err)
+    progress = Progress(total, quiet=quiet, clock=clock, stream=err, models=list(runtimes))
     interrupted = False
     try:
         interrupted = _pump(jobs, runtimes, execution, folder, progress, concurrency)
