@@ -57,12 +57,20 @@ def creates(emu: Emulator) -> int:
 
 
 def test_text_output_with_the_version_pinned_once(emu: Emulator, tmp_path: Path) -> None:
-    summary, df = run({"models": ["acme/echo"], "inputs": [{"id": "a", "prompt": "hi", "repeat": 2}]}, tmp_path)
+    summary, df = run(
+        {"models": ["acme/echo"], "inputs": [{"id": "a", "prompt": "hi", "repeat": 2}]}, tmp_path
+    )
     row = one(df)
     assert summary.exit_code == 0
     assert list(df.columns[: len(COLUMNS)]) == list(COLUMNS)
     assert list(df.columns[len(COLUMNS) :]) == ["input.prompt", "input.repeat"]
-    assert (row.status, row.output, row.attempts, row.model, row.row_id) == ("succeeded", "hi hi", 1, "echo", "a")
+    assert (row.status, row.output, row.attempts, row.model, row.row_id) == (
+        "succeeded",
+        "hi hi",
+        1,
+        "echo",
+        "a",
+    )
     version = emu.predictions[row.prediction_id].version
     assert row.version == version and row.model_ref == "acme/echo"
     assert row.predict_time > 0 and row.wall_time > 0
@@ -163,7 +171,9 @@ def test_a_server_error_on_create_is_retried_and_counted(emu: Emulator, tmp_path
 
 
 def test_a_lost_create_response_is_looked_up_not_created_again(emu: Emulator, tmp_path: Path) -> None:
-    emu.add_fault(Fault("create", drop=True, after=True, match=lambda body: body["input"]["prompt"] == "lost"))
+    emu.add_fault(
+        Fault("create", drop=True, after=True, match=lambda body: body["input"]["prompt"] == "lost")
+    )
     spec = {"models": ["acme/echo"], "inputs": [{"prompt": "lost"}, {"prompt": "fine"}]}
     _, df = run(spec, tmp_path)
     assert set(df.status) == {"succeeded"}
