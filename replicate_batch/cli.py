@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -53,9 +54,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.force and not args.resume:
         print("error: --force goes with --resume RUN_DIR", file=sys.stderr)
         return EXIT_INVALID
-    if args.resume:
-        print("error: --resume is not available yet in this version", file=sys.stderr)
-        return EXIT_INVALID
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         summary = run_batch(
@@ -65,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             limit=args.limit,
             dry_run=args.dry_run,
             quiet=args.quiet,
+            resume=args.resume,
+            force=args.force,
         )
     except SpecError as error:
         for problem in error.problems:
@@ -75,11 +75,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
     except Interrupted as interrupted:
+        left = "; predictions still running were left running" if interrupted.leave_running else ""
         print(
-            f"interrupted: state saved; resume with\n  python -m replicate_batch {args.spec} "
+            f"interrupted: state saved{left}; resume with\n  python -m replicate_batch {args.spec} "
             f"--resume {interrupted.summary.run_dir}",
             file=sys.stderr,
         )
+        if interrupted.leave_running:  # a second Ctrl-C: don't wait for worker threads
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print("interrupted before any prediction was created", file=sys.stderr)

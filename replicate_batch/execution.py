@@ -6,6 +6,7 @@ import contextlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,10 @@ from .backend import (
     Unreachable,
     Unreadable,
 )
-from .clock import Clock, to_utc_iso, utc_now_iso
+from .clock import Clock, parse_iso, to_utc_iso, utc_now_iso
 from .download import Downloader
 from .jobs import Job
+from .journal import Pickup
 from .outputs import file_names, split_output, tag_for
 from .ratelimit import TokenBucket
 from .results import FinalStatus, JobResult
@@ -31,6 +33,8 @@ from .schema import ModelSchema
 FIRST_POLL_S = 0.5
 MAX_POLL_S = 10.0
 INTERRUPTED = "interrupted"
+# Server and runner clocks differ; look a little further back for a create whose answer was lost.
+LOOKUP_MARGIN = timedelta(seconds=60)
 
 
 class _Stopped(Exception):
@@ -94,18 +98,28 @@ class Execution:
     cancel_on_stop: bool = True
     in_flight: dict[str, tuple[Backend, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _canceled: set[str] = field(default_factory=set)
 
-    def run_job(self, job: Job, model: ModelRuntime) -> JobResult:
-        """Run one job to its end and describe the outcome; never raises for a job's failure."""
+    def run_job(
+        self, job: Job, model: ModelRuntime, pickup: Pickup | None = None, tries: int = 0
+    ) -> JobResult:
+        """Run one job to its end and describe the outcome; never raises for a job's failure.
+
+        `pickup` is a prediction an earlier, stopped run created for this job (continued, not
+        created again); `tries` counts that run's creates for the job.
+        """
         if model.slots is None:
-            return self._run_job(job, model)
+            return self._run_job(job, model, pickup, tries)
         with model.slots:
-            return self._run_job(job, model)
+            return self._run_job(job, model, pickup, tries)
 
-    def _run_job(self, job: Job, model: ModelRuntime) -> JobResult:
+    def _run_job(self, job: Job, model: ModelRuntime, pickup: Pickup | None, tries: int) -> JobResult:
         started = self.clock.monotonic()
-        tracker = _Tracker(started_iso=utc_now_iso())
+        tracker = _Tracker(started_iso=utc_now_iso(), attempts=tries)
         try:
+            if pickup is not None and model.backend.can_find_created:
+                adopted = self._adopt(job, model, pickup, started + self.timeout_s)
+                tracker.handed = [adopted] if adopted is not None else []
             prediction = self._run_attempts(job, model, started + self.timeout_s, tracker)
         except _Stopped as stopped:
             return self._result(job, model, tracker, started, "canceled", stopped.prediction, stopped.reason)
@@ -138,13 +152,17 @@ class Execution:
         deadline: float,
         tracker: _Tracker,
     ) -> Prediction:
+        if tracker.handed:
+            return self._finish_prediction(job, model, tracker.handed.pop(), deadline, tracker)
         if self.stop.is_set():
             raise _Stopped(None, INTERRUPTED)
         if not self.creates.acquire(deadline):
             raise _Stopped(None, f"timed out after {self.timeout_s:g}s waiting for the rate limit")
         tracker.attempts += 1
         created_iso = utc_now_iso()
-        self.folder.journal("creating", job_id=job.job_id, attempt=tracker.attempts)
+        # For hosted models the exact input is journaled, so a resume can find a create whose answer was lost.
+        sent = {"input": dict(model_input)} if model.backend.can_find_created else {}
+        self.folder.journal("creating", job_id=job.job_id, attempt=tracker.attempts, **sent)
 
         def on_created(prediction_id: str) -> None:
             tracker.prediction_id = prediction_id
@@ -168,6 +186,14 @@ class Execution:
             )
         except Unreadable as error:
             raise _Fatal(str(error)) from None
+        return self._finish_prediction(job, model, prediction, deadline, tracker)
+
+    def _finish_prediction(
+        self, job: Job, model: ModelRuntime, prediction: Prediction, deadline: float, tracker: _Tracker
+    ) -> Prediction:
+        with self._lock:
+            self.in_flight[job.job_id] = (model.backend, prediction.id)
+        tracker.prediction_id = prediction.id
         try:
             prediction = self._wait(model, prediction, deadline, tracker)
         finally:
@@ -176,6 +202,26 @@ class Execution:
         if prediction.status == "failed":
             raise ModelFailed(prediction.error or "the prediction failed without an error message")
         return prediction
+
+    def _adopt(self, job: Job, model: ModelRuntime, pickup: Pickup, deadline: float) -> Prediction | None:
+        """Find the prediction a stopped run created for this job; None if it never was created."""
+        backend = model.backend
+        try:
+            if pickup.prediction_id is not None:
+                return self.policy.until(deadline)(backend.get, pickup.prediction_id)
+            if pickup.sent_input is None:
+                return None
+            since = (parse_iso(pickup.creating_time) - LOOKUP_MARGIN).isoformat()
+            found = self.policy.until(deadline)(backend.find_created, pickup.sent_input, since)
+        except RequestFailed as error:
+            if error.status == 404:
+                return None
+            raise _Fatal(f"could not look up the prediction created before the restart: {error}") from None
+        except BackendError as error:
+            raise _Fatal(f"could not look up the prediction created before the restart: {error}") from None
+        if found is not None:
+            self.folder.journal("created", job_id=job.job_id, prediction_id=found.id)
+        return found
 
     def _recover_lost_create(
         self,
@@ -227,6 +273,10 @@ class Execution:
         return prediction
 
     def _cancel(self, backend: Backend, prediction_id: str) -> None:
+        with self._lock:  # on Ctrl-C both the main thread and the worker may try; once is enough
+            if prediction_id in self._canceled:
+                return
+            self._canceled.add(prediction_id)
         with contextlib.suppress(BackendError):  # best effort: Cancel-After stops it anyway
             backend.cancel(prediction_id)
 
@@ -314,3 +364,4 @@ class _Tracker:
     attempts: int = 0
     prediction_id: str = ""
     last: Prediction | None = None
+    handed: list[Prediction] = field(default_factory=list)  # a picked-up prediction, used first

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import os
 import platform
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
 from .clock import utc_now_iso
+from .journal import JOURNAL_NAME
 from .results import COLUMNS, JobResult
 
 LOCK_NAME = ".lock"
+RESULTS_NAME = "results.csv"
 
 
 class RunFolderBusy(Exception):
@@ -60,6 +63,7 @@ class RunFolder:
         self._results: TextIO | None = None
         self._results_writer: Any = None
         self._model_refs: dict[str, str] = {}
+        self._lock_handle: TextIO | None = None
 
     @classmethod
     def create(
@@ -78,32 +82,71 @@ class RunFolder:
         folder._acquire_lock()
         return folder
 
-    def _acquire_lock(self) -> None:
-        lock = self.path / LOCK_NAME
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            owner = lock.read_text().strip() or "another process"
-            raise RunFolderBusy(
-                f"{self.path} is being written by process {owner}; if that run is gone, delete {lock}"
-            ) from None
-        with os.fdopen(fd, "w") as handle:
-            handle.write(str(os.getpid()))
+    @classmethod
+    def reopen(cls, path: Path, input_columns: list[str], metadata_columns: list[str]) -> RunFolder:
+        """Lock an existing run folder to resume it."""
+        if not (path / JOURNAL_NAME).is_file():
+            raise FileNotFoundError(f"{path} is not a run folder (it has no {JOURNAL_NAME})")
+        folder = cls(path, input_columns, metadata_columns)
+        folder._acquire_lock()
+        return folder
 
-    def open(self, spec_yaml: str, model_refs: Mapping[str, str]) -> None:
-        """Write `spec.yaml` and start the journal and `results.csv`."""
+    def _acquire_lock(self) -> None:
+        # flock, not a marker file: the kernel releases it when the process dies, even by kill -9.
+        handle = open(self.path / LOCK_NAME, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            handle.close()
+            raise RunFolderBusy(
+                f"{self.path} is being written by process {owner}: wait for it to end"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock_handle = handle
+
+    def open(
+        self,
+        spec_yaml: str,
+        model_refs: Mapping[str, str],
+        spec_hash: str,
+        kept: Iterable[JobResult] | None = None,
+    ) -> None:
+        """Write `spec.yaml`, journal the start, and start `results.csv` (with `kept` rows on resume)."""
         self._model_refs = dict(model_refs)
         (self.path / "spec.yaml").write_text(spec_yaml, encoding="utf-8")
-        self._journal = open(self.path / "journal.jsonl", "a", encoding="utf-8")
-        results_path = self.path / "results.csv"
-        is_new = not results_path.exists()
-        self._results = open(results_path, "a", encoding="utf-8", newline="")
+        self._journal = open(self.path / JOURNAL_NAME, "a", encoding="utf-8")
+        self.journal("run", run_id=self.run_id, spec_hash=spec_hash, resumed=kept is not None)
+        self.rewrite_results(kept or [])
+        self._results = open(self.path / RESULTS_NAME, "a", encoding="utf-8", newline="")
         self._results_writer = csv.writer(self._results)
-        if is_new:
-            self._results_writer.writerow(
-                [*COLUMNS, *(f"input.{c}" for c in self.input_columns), *self.metadata_columns]
-            )
-            self._results.flush()
+
+    def rewrite_results(self, results: Iterable[JobResult]) -> None:
+        """Replace `results.csv` atomically with these results (counts follow)."""
+        part = self.path / (RESULTS_NAME + ".part")
+        counts: Counter[str] = Counter()
+        with open(part, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([*COLUMNS, *(f"input.{c}" for c in self.input_columns), *self.metadata_columns])
+            for result in results:
+                writer.writerow(self._row(result))
+                counts[result.status] += 1
+        with self._lock:
+            if self._results is not None:
+                self._results.close()
+            os.replace(part, self.path / RESULTS_NAME)
+            if self._results is not None:
+                self._results = open(self.path / RESULTS_NAME, "a", encoding="utf-8", newline="")
+                self._results_writer = csv.writer(self._results)
+            self._counts = counts
+
+    def _row(self, result: JobResult) -> list[Any]:
+        model_ref = self._model_refs.get(result.model, "")
+        return result.csv_row(self.run_id, model_ref, self.input_columns, self.metadata_columns)
 
     def journal(self, event: str, **fields: Any) -> None:
         """Append one event to `journal.jsonl` and flush it, so a crash loses at most this line."""
@@ -116,12 +159,7 @@ class RunFolder:
     def record(self, result: JobResult) -> None:
         """Journal a finished job and append its `results.csv` row."""
         self.journal("finished", job_id=result.job_id, result=result.to_journal())
-        row = result.csv_row(
-            self.run_id,
-            self._model_refs.get(result.model, ""),
-            self.input_columns,
-            self.metadata_columns,
-        )
+        row = self._row(result)
         with self._lock:
             self._results_writer.writerow(row)
             assert self._results is not None
@@ -158,4 +196,6 @@ class RunFolder:
                 if handle is not None:
                     handle.close()
             self._journal = self._results = None
-        (self.path / LOCK_NAME).unlink(missing_ok=True)
+        lock, self._lock_handle = self._lock_handle, None
+        if lock is not None:
+            lock.close()  # releases the flock; the file stays, harmlessly

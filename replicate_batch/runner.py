@@ -18,11 +18,13 @@ from .clock import SYSTEM_CLOCK, Clock, utc_now_iso
 from .download import Downloader
 from .execution import Execution, ModelRuntime, UploadCache
 from .jobs import Job, ModelPlan, count_jobs, expand_jobs
+from .journal import JournalState
 from .preflight import check_rows
 from .problems import Problem, SpecError
 from .progress import Progress, summary_table
 from .ratelimit import TokenBucket
 from .results import JobResult
+from .resume import final_results, load_resume_state, previous_manifest
 from .retry import RetryPolicy
 from .rows import Row, load_rows
 from .runfolder import RunFolder
@@ -36,9 +38,11 @@ EXIT_OK, EXIT_FAILURES, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 class Interrupted(Exception):
     """The run was interrupted; its state was saved. Carries the summary so far."""
 
-    def __init__(self, summary: RunSummary) -> None:
+    def __init__(self, summary: RunSummary, *, leave_running: bool = False) -> None:
         super().__init__(f"interrupted; resume with --resume {summary.run_dir}")
         self.summary = summary
+        #: A second Ctrl-C left predictions running: the caller should exit at once.
+        self.leave_running = leave_running
 
 
 @dataclass(frozen=True)
@@ -145,19 +149,24 @@ def run_batch(
     limit: int | None = None,
     dry_run: bool = False,
     quiet: bool = False,
+    resume: str | Path | None = None,
+    force: bool = False,
     clock: Clock | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> RunSummary:
     """Run a spec (a path, a mapping or a BatchSpec) and return how it ended.
 
-    Raises SpecError (nothing was created) or Interrupted (state saved, resumable).
+    `resume` continues the run in that folder: succeeded jobs are kept, predictions created but not
+    finished are picked up by id, the rest run. Raises SpecError (nothing was created) or
+    Interrupted (state saved, resumable).
     """
     clock = clock or SYSTEM_CLOCK
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     loaded = _load(spec)
     concurrency = concurrency or loaded.spec.concurrency
+    state = load_resume_state(Path(resume), loaded, force=force) if resume is not None else None
     prepared = prepare(loaded, concurrency=concurrency, clock=clock)
     try:
         if not quiet:
@@ -175,23 +184,16 @@ def run_batch(
                 text,
                 prepared.notes,
             )
-        return _execute(
-            prepared,
-            Path(output_dir or loaded.spec.output_dir),
-            concurrency,
-            limit,
-            quiet,
-            clock,
-            out,
-            err,
-        )
+        target = Path(resume) if resume is not None else Path(output_dir or loaded.spec.output_dir)
+        return _execute(prepared, target, state, concurrency, limit, quiet, clock, out, err)
     finally:
         stop_backends(prepared.backends)
 
 
 def _execute(
     prepared: _Prepared,
-    output_dir: Path,
+    target: Path,
+    state: JournalState | None,
     concurrency: int,
     limit: int | None,
     quiet: bool,
@@ -202,23 +204,39 @@ def _execute(
     loaded = prepared.loaded
     spec = loaded.spec
     inputs, metadata = _columns(prepared)
-    folder = RunFolder.create(output_dir, loaded.name, inputs, metadata)
+
+    def all_jobs() -> Iterator[Job]:
+        return expand_jobs(loaded, prepared.plans, prepared.rows)
+
     refs = {plan.name: plan.model_ref for plan in prepared.plans}
-    folder.open(loaded.canonical_yaml(), refs)
     total = sum(count_jobs(loaded, prepared.plans, prepared.rows).values())
-    total = total if limit is None else min(limit, total)
-    manifest: dict[str, Any] = {
-        "name": loaded.name,
-        "spec": str(loaded.path) if loaded.path else None,
-        "spec_hash": loaded.spec_hash(),
-        "started_at": utc_now_iso(),
-        "status": "running",
-        "jobs": total,
-        "models": [
+    if state is None:
+        folder = RunFolder.create(target, loaded.name, inputs, metadata)
+        folder.open(loaded.canonical_yaml(), refs, loaded.spec_hash())
+        manifest: dict[str, Any] = {"started_at": utc_now_iso()}
+        jobs = all_jobs()
+    else:
+        folder = RunFolder.reopen(target, inputs, metadata)
+        kept = [result for job in all_jobs() if (result := state.kept(job.job_id)) is not None]
+        folder.open(loaded.canonical_yaml(), refs, loaded.spec_hash(), kept)
+        manifest = previous_manifest(target)
+        manifest.setdefault("resumed_at", []).append(utc_now_iso())
+        jobs = (job for job in all_jobs() if state.kept(job.job_id) is None)
+        total -= len(kept)
+    if limit is not None:
+        jobs = itertools.islice(jobs, limit)
+        total = min(limit, total)
+    manifest.update(
+        name=loaded.name,
+        spec=str(loaded.path) if loaded.path else None,
+        spec_hash=loaded.spec_hash(),
+        status="running",
+        jobs=sum(count_jobs(loaded, prepared.plans, prepared.rows).values()),
+        models=[
             {"name": p.name, "model_ref": p.model_ref, "version": v}
             for p, v in zip(prepared.plans, prepared.versions)
         ],
-    }
+    )
     folder.write_manifest(manifest)
     policy = RetryPolicy(spec.retry, clock)
     execution = Execution(
@@ -244,16 +262,15 @@ def _execute(
             prepared.plans, prepared.backends, prepared.versions, spec.models
         )
     }
-    jobs: Iterator[Job] = expand_jobs(loaded, prepared.plans, prepared.rows)
-    if limit is not None:
-        jobs = itertools.islice(jobs, limit)
     progress = Progress(total, quiet=quiet, clock=clock, stream=err, models=list(runtimes))
-    interrupted = False
+    interrupted = hard = False
     try:
-        interrupted = _pump(jobs, runtimes, execution, folder, progress, concurrency)
+        interrupted, hard = _pump(jobs, runtimes, execution, folder, progress, concurrency, state)
     finally:
         progress.close()
         execution.downloader.close()
+        if state is not None:
+            folder.rewrite_results(final_results(target, all_jobs()))
         manifest.update(finished_at=utc_now_iso(), status="interrupted" if interrupted else "finished")
         folder.write_manifest(manifest)
         folder.close()
@@ -263,11 +280,7 @@ def _execute(
         folder.path,
         total,
         counts,
-        EXIT_INTERRUPTED
-        if interrupted
-        else EXIT_OK
-        if counts.get("succeeded", 0) == total
-        else EXIT_FAILURES,
+        EXIT_INTERRUPTED if interrupted else EXIT_FAILURES if set(counts) - {"succeeded"} else EXIT_OK,
         table,
         prepared.notes,
         interrupted,
@@ -276,7 +289,7 @@ def _execute(
         print(table, file=out)
         print(f"run folder: {folder.path}", file=out)
     if interrupted:
-        raise Interrupted(summary)
+        raise Interrupted(summary, leave_running=hard)
     return summary
 
 
@@ -287,11 +300,16 @@ def _pump(
     folder: RunFolder,
     progress: Progress,
     concurrency: int,
-) -> bool:
-    """Feed jobs to the pool, at most `concurrency` queued beyond those running; True if interrupted."""
+    state: JournalState | None,
+) -> tuple[bool, bool]:
+    """Feed jobs to the pool, at most `concurrency` queued beyond those running.
+
+    Returns (interrupted, left running): a first Ctrl-C cancels what runs and waits for it, a
+    second one leaves it.
+    """
     pending: set[Future[JobResult]] = set()
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
-    interrupted = False
+    interrupted = hard = False
 
     def collect(done: set[Future[JobResult]]) -> None:
         for future in done:
@@ -305,7 +323,9 @@ def _pump(
             while len(pending) >= 2 * concurrency:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 collect(done)
-            pending.add(pool.submit(execution.run_job, job, runtimes[job.model]))
+            pickup = state.pickups.get(job.job_id) if state else None
+            tries = state.tries.get(job.job_id, 0) if state else 0
+            pending.add(pool.submit(execution.run_job, job, runtimes[job.model], pickup, tries))
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             collect(done)
@@ -321,6 +341,7 @@ def _pump(
                 collect(done)
         except KeyboardInterrupt:
             execution.cancel_on_stop = False  # a second Ctrl-C: leave predictions, exit now
+            hard = True
     finally:
         pool.shutdown(wait=not interrupted, cancel_futures=True)
-    return interrupted
+    return interrupted, hard

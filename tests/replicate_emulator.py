@@ -457,6 +457,11 @@ class Emulator:
             self._faults.append([fault, fault.times])
         return fault
 
+    def clear_faults(self) -> None:
+        """Drop every fault not used up yet: the service is healthy again."""
+        with self._cond:
+            self._faults.clear()
+
     def pending_faults(self) -> list[Fault]:
         """Faults not used up yet."""
         with self._cond:
