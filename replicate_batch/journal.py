@@ -53,7 +53,11 @@ class JournalState:
         return result if result is not None and result.status == "succeeded" else None
 
 
-def _events(path: Path) -> Iterator[dict[str, Any]]:
+def journal_events(run_dir: Path) -> Iterator[dict[str, Any]]:
+    """Every readable event of a run folder's journal, in order (none if there is no journal)."""
+    path = run_dir / JOURNAL_NAME
+    if not path.exists():
+        return
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             try:
@@ -67,10 +71,7 @@ def _events(path: Path) -> Iterator[dict[str, Any]]:
 def read_journal(run_dir: Path) -> JournalState:
     """Replay a run folder's journal."""
     state = JournalState()
-    path = run_dir / JOURNAL_NAME
-    if not path.exists():
-        return state
-    for event in _events(path):
+    for event in journal_events(run_dir):
         kind, job_id = event.get("event"), str(event.get("job_id", ""))
         if kind == "run" and event.get("spec_hash"):
             state.spec_hashes.append(str(event["spec_hash"]))

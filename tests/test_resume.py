@@ -21,6 +21,7 @@ import yaml
 from replicate_batch import load_results, run_batch
 from replicate_batch.cli import main
 from replicate_batch.clock import Clock
+from replicate_batch.journal import journal_events as read_journal_events
 from replicate_batch.runfolder import RunFolder
 from tests.emulator_models import fake_png
 from tests.replicate_emulator import Emulator, Fault, ModelDef
@@ -96,16 +97,7 @@ def start_runner(spec: Path, *args: str) -> subprocess.Popen[str]:
 
 
 def journal_events(run_dir: Path) -> list[dict[str, Any]]:
-    path = run_dir / "journal.jsonl"
-    if not path.exists():
-        return []
-    events = []
-    for line in path.read_text().splitlines():
-        try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass  # the line being written when the process was killed
-    return events
+    return list(read_journal_events(run_dir))
 
 
 def wait_for_events(tmp_path: Path, kind: str, count: int, timeout_s: float = 30) -> Path:
