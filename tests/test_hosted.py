@@ -17,6 +17,7 @@ from replicate_batch import load_results, run_batch
 from replicate_batch.cli import main
 from replicate_batch.clock import Clock
 from replicate_batch.results import COLUMNS
+from tests.clocks import FakeClock
 from tests.emulator_models import fake_png, install_standard_models
 from tests.replicate_emulator import Emulator, Fault, ModelDef
 
@@ -364,3 +365,27 @@ def test_a_rejected_token_exits_2_without_creating(
     err = capsys.readouterr().err
     assert "rejected the token" in err and "r8_wrong" not in err
     assert creates(emu) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "wait_s"),
+    [
+        ({"detail": "Request was throttled.", "status": 429, "retry_after": 7}, {}, 7.0),
+        ({"detail": "Request was throttled."}, {"Retry-After": "5"}, 5.0),
+        ({"detail": "Request was throttled. Your rate limit resets in ~12s."}, {}, 12.0),
+    ],
+)
+def test_the_wait_a_429_asks_for_is_honoured(
+    emu: Emulator, tmp_path: Path, body: dict[str, Any], headers: dict[str, str], wait_s: float
+) -> None:
+    emu.add_fault(Fault("create", status=429, body=body, headers=headers))
+    clock = FakeClock()
+    summary = run_batch(
+        {"models": ["acme/echo"], "inputs": [{"prompt": "x"}]},
+        output_dir=tmp_path / "runs",
+        clock=clock,
+        quiet=True,
+    )
+    assert summary.exit_code == 0
+    assert wait_s in clock.sleeps
+    assert one(load_results(summary.run_dir)).attempts == 1
