@@ -30,6 +30,8 @@ from .spec import LoadedSpec
 BUSY_FIRST_WAIT_S = 0.02
 BUSY_MAX_WAIT_S = 1.0
 CONNECT_TIMEOUT_S = 5.0
+CANCEL_TRIES = 100
+CANCEL_RETRY_S = 0.05
 
 
 class CogBackend(Backend):
@@ -55,11 +57,17 @@ class CogBackend(Backend):
         self._where: dict[str, str] = {}  # prediction id -> server URL, for cancel
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._running: set[str] = (
+            set()
+        )  # predictions whose PUT has not returned yet  # every thread's session, closed by stop()
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
+            with self._lock:
+                self._sessions.append(session)
         return session
 
     def start(self) -> ModelInfo:
@@ -94,7 +102,12 @@ class CogBackend(Backend):
         return data if isinstance(data, dict) else None
 
     def stop(self) -> None:
-        """Stop the managed servers and tidy coglet's per-prediction temp folders."""
+        """Close every connection, stop the managed servers, tidy coglet's per-prediction temp folders."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+            self._local = threading.local()
+        for session in sessions:
+            session.close()
         for process in self.processes:
             process.stop()
         if self.processes:
@@ -113,9 +126,12 @@ class CogBackend(Backend):
         try:
             with self._lock:
                 self._where[prediction_id] = url
+                self._running.add(prediction_id)
             on_created(prediction_id)
             return self._put_until_accepted(url, prediction_id, model_input, time_left_s)
         finally:
+            with self._lock:
+                self._running.discard(prediction_id)
             self._free.put(url)
 
     def _put_until_accepted(
@@ -198,11 +214,21 @@ class CogBackend(Backend):
         """`POST /predictions/{id}/cancel` on the server running it."""
         with self._lock:
             url = self._where.get(prediction_id)
-        if url is not None:
+        if url is None:
+            return
+        for _ in range(CANCEL_TRIES):
             try:
-                requests.post(f"{url}/predictions/{prediction_id}/cancel", timeout=CONNECT_TIMEOUT_S)
+                response = requests.post(
+                    f"{url}/predictions/{prediction_id}/cancel", timeout=CONNECT_TIMEOUT_S
+                )
             except requests.RequestException as error:
                 raise Unreachable(f"cancel {prediction_id}: {error}") from None
+            with self._lock:
+                still_sending = prediction_id in self._running
+            # 404 while our PUT is on its way: the server does not know the id yet; ask again.
+            if response.status_code != 404 or not still_sending:
+                return
+            self.clock.sleep(CANCEL_RETRY_S)
 
 
 def _validation_message(data: Any) -> str:

@@ -177,6 +177,10 @@ class CogProcess:
                 except subprocess.TimeoutExpired:
                     _signal_group(process, signal.SIGKILL)
                     process.wait()
+        if process is not None:
+            # A server that died on its own (killed, out of memory) leaves its worker running the
+            # prediction it had; the worker is in the server's process group, so end what is left.
+            _signal_group(process, signal.SIGKILL)
         shutil.rmtree(self._log_dir, ignore_errors=True)
 
 
