@@ -84,6 +84,10 @@ class BackendSetupError(BackendError):
     """The model cannot be used at all (unknown model, bad token, server failed to start)."""
 
 
+class TokenRejected(BackendSetupError):
+    """The server refused the API token (401): a problem of the environment, not of one model."""
+
+
 OnCreated = Callable[[str], None]
 
 

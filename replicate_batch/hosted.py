@@ -24,6 +24,7 @@ from .backend import (
     Prediction,
     RequestFailed,
     Throttled,
+    TokenRejected,
     Unreachable,
     Unreadable,
 )
@@ -146,7 +147,7 @@ class ReplicateBackend(Backend):
 
     def start(self) -> ModelInfo:
         """Pin the version with one GET (the model, or the version the ref names)."""
-        what = f"model {self.owner}/{self.name}"
+        what = f"model {self.owner}/{self.name}" + (f" version {self.version}" if self.version else "")
         version: Any
         try:
             if self.version:
@@ -240,9 +241,13 @@ class ReplicateBackend(Backend):
 
 def _setup_error(error: Exception, what: str) -> BackendSetupError:
     if isinstance(error, RequestFailed) and error.status == 401:
-        return BackendSetupError(
-            f"Replicate rejected the token in {TOKEN_VARIABLE} (401): check it and export it again"
+        return TokenRejected(
+            f"Replicate rejected the token (401 Unauthenticated): copy a valid one from "
+            f"https://replicate.com/account/api-tokens and export {TOKEN_VARIABLE}=r8_..."
         )
     if isinstance(error, RequestFailed) and error.status == 404:
-        return BackendSetupError(f"{what} not found on Replicate (404): check the owner/name[:version]")
+        return BackendSetupError(
+            f"{what} was not found on Replicate (404): check the owner/name[:version] "
+            "and that your account can see the model"
+        )
     return BackendSetupError(f"{what}: {error}")

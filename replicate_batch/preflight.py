@@ -1,18 +1,39 @@
-"""Check every job's input against its model's schema before anything is created."""
+"""Check every job's input against its model's schema before anything is created.
+
+Every value is checked where it was written, so a mistake is reported once at its place:
+
+- a model's own `input:` at `models[1].input.steps`, a matrix value at `matrix.seed`;
+- a row by its index (`inputs[3]`, `rows.json[3]`) or its line (`rows.csv line 7`, `rows.jsonl line 7`).
+  A problem with one field of one indexed row adds the field (`inputs[3].image`); a line place does
+  not, and the message always names the field in backticks;
+- a column of a CSV file that no model takes at `rows.csv header`.
+
+Rows with the same problem on the same field of the same model are one problem, counted, with
+their places merged and the values in brackets; a single row shows its value after the field:
+
+    3 rows: rows.csv lines 4, 9-10: `steps` is above the maximum 50 for `flux` (80, 90, 120)
+    rows.csv line 7: `steps` = 80 is above the maximum 50 for `flux`
+"""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .jobs import ModelPlan, build_input, find_files, is_pass_through, matrix_combinations
-from .problems import Problem, did_you_mean
+from .jobs import ModelPlan, build_input, find_files, is_pass_through, local_file
+from .problems import Problem, did_you_mean, show_value
 from .rows import Row
+from .schema import InputField, Mismatch
 from .spec import LoadedSpec
 
-MAX_PLACES_SHOWN = 5
+MAX_PLACES_SHOWN = 6
+MAX_VALUES_SHOWN = 5
+_NO_VALUE = object()
+_LINE = re.compile(r"^(?P<file>.+) line (?P<line>\d+)$")
 
 
 @dataclass
@@ -21,11 +42,11 @@ class Preflight:
 
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    files: set[Path] = field(default_factory=set)
+    files: set[Path] = field(default_factory=set)  # local files the jobs send
 
 
 def check_models(loaded: LoadedSpec, models: Sequence[ModelPlan]) -> list[Problem]:
-    """Each model's own `input:` keys and the matrix keys must be inputs some model takes."""
+    """Each model's own `input:` keys must be its inputs; each matrix key must be some model's input."""
     problems = []
     for model in models:
         fields = model.schema.inputs
@@ -43,96 +64,238 @@ def check_models(loaded: LoadedSpec, models: Sequence[ModelPlan]) -> list[Proble
                 )
     for key in loaded.spec.matrix:
         if not any(m.takes(key) for m in models):
-            known = {name for m in models for name in (m.schema.inputs or {})}
+            known = _known_inputs(models)
             problems.append(
                 Problem(
                     loaded.source,
                     f"matrix.{key}",
-                    f"no model takes `{key}`{did_you_mean(key, known)}",
+                    f"no model takes `{key}`{did_you_mean(key, known)}; the models take: {', '.join(known)}",
                 )
             )
     return problems
 
 
 def check_rows(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Sequence[Row]) -> Preflight:
-    """Row fields versus model inputs, then every job's final input, grouped by problem."""
+    """Row fields versus model inputs, then every value each model gets, grouped by problem."""
     result = Preflight(problems=check_models(loaded, models))
-    source = (
-        loaded.source
-        if not isinstance(loaded.spec.inputs, str)
-        else str(loaded.resolve_path(loaded.spec.inputs))
-    )
-    matrix = loaded.spec.matrix
-    known = sorted({name for m in models for name in (m.schema.inputs or {})})
-
-    unknown_places: dict[str, list[str]] = defaultdict(list)
-    dropped: dict[tuple[str, str], int] = defaultdict(int)
-    for row in rows:
-        for key in row.values:
-            if key in matrix:
-                result.problems.append(
-                    Problem(source, f"{row.place}.{key}", f"`{key}` is also a matrix key: keep one")
-                )
-            takers = [m for m in models if m.takes(key)]
-            if not takers:
-                unknown_places[key].append(row.place)
-            for model in models:
-                if takers and not model.takes(key):
-                    dropped[(model.name, key)] += 1
-    for key, places in unknown_places.items():
-        result.problems.append(
-            Problem(
-                source,
-                _places(places),
-                f"no model takes `{key}`{did_you_mean(key, known)}; known inputs: {', '.join(known)}",
-            )
-        )
-    for (model_name, key), count in dropped.items():
-        result.notes.append(f"`{model_name}` does not take `{key}`: not sent to it ({count} rows)")
+    findings = _Findings()
+    _check_row_fields(loaded, models, rows, findings, result.notes)
+    readable: dict[Path, Mismatch | None] = {}
     for model in models:
+        _check_model(loaded, model, rows, findings, readable)
+        result.files.update(_files_sent(loaded, model, rows))
         if not model.schema.is_checked:
             result.notes.append(f"`{model.name}` has no input schema: its inputs are unchecked")
-
-    grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for model in models:
-        combos = matrix_combinations(matrix, model.matrix_keys)
-        for row in rows:
-            for combo in combos:
-                values = build_input(model, row, combo)
-                files = find_files(loaded, model, values)
-                result.files.update(files.values())
-                for message in _check_input(model, values, files):
-                    grouped[(model.name, message)].append(row.place)
-    for (model_name, message), places in grouped.items():
-        how_many = f"{len(places)} rows: " if len(places) > 1 else ""
-        result.problems.append(
-            Problem(source, f"{how_many}{_places(places)}", f"{message} for `{model_name}`")
-        )
+    result.problems.extend(findings.problems(loaded.source))
     return result
 
 
-def _check_input(model: ModelPlan, values: dict[str, object], files: dict[str, Path]) -> list[str]:
+def _known_inputs(models: Sequence[ModelPlan]) -> list[str]:
+    return list(dict.fromkeys(name for m in models for name in (m.schema.inputs or {})))
+
+
+def _check_row_fields(
+    loaded: LoadedSpec,
+    models: Sequence[ModelPlan],
+    rows: Sequence[Row],
+    findings: _Findings,
+    notes: list[str],
+) -> None:
+    """Fields no model takes are errors; fields some models skip are said once per model and field."""
+    matrix = loaded.spec.matrix
+    known = _known_inputs(models)
+    dropped: dict[tuple[str, str], int] = defaultdict(int)
+    for row in rows:
+        place = _header(row) if row.from_csv else row.place
+        for key in row.values:
+            if key in matrix:
+                conflict = Mismatch("is both a row field and a matrix key", ": keep one")
+                findings.add("", key, conflict, place, in_row=True)
+            takers = [m for m in models if m.takes(key)]
+            if not takers:
+                hint = (
+                    f"{did_you_mean(key, known)}: rename it, or start it with `_` to keep it as row "
+                    f"metadata; the models take: {', '.join(known)}"
+                )
+                findings.add("", key, Mismatch("is not an input of any model", hint), place, in_row=True)
+            for model in models:
+                if takers and not model.takes(key):
+                    dropped[(model.name, key)] += 1
+    for (model_name, key), count in dropped.items():
+        rows_word = "row" if count == 1 else "rows"
+        notes.append(f"`{model_name}` does not take `{key}`: not sent to it ({count} {rows_word})")
+
+
+def _header(row: Row) -> str:
+    match = _LINE.match(row.place)
+    return f"{match['file']} header" if match else row.place
+
+
+def _check_model(
+    loaded: LoadedSpec,
+    model: ModelPlan,
+    rows: Sequence[Row],
+    findings: _Findings,
+    readable: dict[Path, Mismatch | None],
+) -> None:
+    """The model's defaults, its matrix values and every row's values, each where it was written."""
     fields = model.schema.inputs
-    if fields is None:
-        return []
-    messages = []
-    for name, spec_field in fields.items():
-        if name not in values:
-            if spec_field.required and spec_field.default is None:
-                messages.append(f"`{name}` is required")
-            continue
-        value = values[name]
-        if spec_field.is_file:
-            if name not in files and not is_pass_through(value):
-                messages.append(f"`{name}` = {value!r} is neither a URL nor an existing file")
-            continue
-        problem = spec_field.check(value)
-        if problem:
-            messages.append(f"`{name}` {problem}")
-    return messages
+
+    def check(key: str, value: Any, place: str, in_row: bool) -> None:
+        spec_field = fields.get(key) if fields is not None else None
+        if fields is not None and spec_field is None:
+            return  # not an input of this model: reported by check_models or not sent
+        mismatch = _mismatch(loaded, spec_field, value, readable)
+        if mismatch is not None:
+            findings.add(model.name, key, mismatch, place, in_row, value)
+
+    for key, value in model.defaults.items():
+        check(key, value, f"models[{model.index}].input.{key}", in_row=False)
+    for key in model.matrix_keys:
+        for value in loaded.spec.matrix[key]:
+            check(key, value, f"matrix.{key}", in_row=False)
+    provided = {*model.defaults, *model.matrix_keys}
+    required = {name: f for name, f in (fields or {}).items() if f.required and name not in provided}
+    for row in rows:
+        values = build_input(model, row, {})
+        for key in row.values:
+            if key in values and key not in model.matrix_keys:
+                check(key, values[key], row.place, in_row=True)
+        for name, spec_field in required.items():
+            if name not in values:
+                findings.add(model.name, name, _required(model, spec_field, row), row.place, in_row=True)
+
+
+def _required(model: ModelPlan, spec_field: InputField, row: Row) -> Mismatch:
+    hint = f": give it in every row or in models[{model.index}].input"
+    if row.from_csv:
+        hint += " (an empty CSV cell counts as not given)"
+    if spec_field.default is not None:
+        # Replicate validates against the schema, which does not fill in defaults.
+        hint += f"; the schema lists a default ({show_value(spec_field.default)}) but still requires it"
+    return Mismatch("is required", hint)
+
+
+def _mismatch(
+    loaded: LoadedSpec, spec_field: InputField | None, value: Any, readable: dict[Path, Mismatch | None]
+) -> Mismatch | None:
+    """What is wrong with one value for one input (`None`: no schema for it), files included."""
+    if spec_field is None:
+        path = local_file(loaded, value)  # without a schema, a string naming a file is sent as a file
+        return _unreadable(path, readable) if path is not None else None
+    if value is None or not (spec_field.is_file or spec_field.is_file_list):
+        return spec_field.check(value)
+    if spec_field.is_file:
+        return _file_mismatch(loaded, value, readable)
+    if not isinstance(value, (list, tuple)):
+        return spec_field.check(value)
+    for index, item in enumerate(value):
+        found = _file_mismatch(loaded, item, readable)
+        if found is not None:
+            return Mismatch(f"has an item ([{index}] = {show_value(item)}) that {found.what}", found.hint)
+        if not is_pass_through(item):
+            # Job.files maps an input to one file, so files inside a list cannot be uploaded yet.
+            return Mismatch(
+                "lists a local file, which cannot be sent inside a list yet",
+                ": give URLs (https://...) or data: URIs for the items",
+            )
+    return None
+
+
+def _file_mismatch(loaded: LoadedSpec, value: Any, readable: dict[Path, Mismatch | None]) -> Mismatch | None:
+    if not isinstance(value, str):
+        return Mismatch("is not a file path or URL")
+    if is_pass_through(value):
+        return None
+    try:
+        path = loaded.resolve_path(value)
+        is_file, is_dir = path.is_file(), path.is_dir()
+    except (OSError, ValueError, RuntimeError):
+        return Mismatch("is neither a URL nor a file path")
+    if is_file:
+        return _unreadable(path, readable)
+    if is_dir:
+        return Mismatch("is a folder", ": give a file in it, or a URL")
+    relative = not Path(value).expanduser().is_absolute()
+    hint = f": relative paths start at the spec's folder, {loaded.base_dir}" if relative else ""
+    return Mismatch("is neither a URL nor an existing file", hint)
+
+
+def _unreadable(path: Path, readable: dict[Path, Mismatch | None]) -> Mismatch | None:
+    if path not in readable:
+        try:
+            with open(path, "rb"):
+                readable[path] = None
+        except OSError as error:
+            readable[path] = Mismatch("cannot be read", f" ({error.strerror or error})")
+    return readable[path]
+
+
+def _files_sent(loaded: LoadedSpec, model: ModelPlan, rows: Sequence[Row]) -> set[Path]:
+    """The local files this model's jobs send, exactly as `expand_jobs` finds them."""
+    found: set[Path] = set()
+    for row in rows:
+        values = {k: v for k, v in build_input(model, row, {}).items() if k not in model.matrix_keys}
+        found.update(find_files(loaded, model, values).values())
+    for key in model.matrix_keys:
+        for value in loaded.spec.matrix[key]:
+            found.update(find_files(loaded, model, {key: value}).values())
+    return found
+
+
+@dataclass
+class _Findings:
+    """Problems per value, merged when they are the same problem on the same input of the same model."""
+
+    groups: dict[tuple[str, str, Mismatch, bool], list[tuple[str, Any]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    def add(
+        self, model: str, key: str, mismatch: Mismatch, place: str, in_row: bool, value: Any = _NO_VALUE
+    ) -> None:
+        """Record one problem of `model` (empty: of the spec) with input `key` at `place`."""
+        self.groups[(model, key, mismatch, in_row)].append((place, value))
+
+    def problems(self, source: str) -> list[Problem]:
+        """One Problem per group, with its places and values merged."""
+        problems = []
+        for (model, key, mismatch, is_row), found in self.groups.items():
+            places = list(dict.fromkeys(place for place, _ in found))
+            values = list(dict.fromkeys(show_value(v) for _, v in found if v is not _NO_VALUE))
+            for_model = f" for `{model}`" if model else ""
+            if len(places) == 1:
+                place = places[0] + (f".{key}" if is_row and places[0].endswith("]") else "")
+                given = f" = {values[0]}" if len(values) == 1 else ""
+                listed = f" ({_shown(values)})" if len(values) > 1 else ""
+            else:
+                place = (f"{len(places)} rows: " if is_row else "") + _places(places)
+                given, listed = "", f" ({_shown(values)})" if values else ""
+            message = f"`{key}`{given} {mismatch.what}{for_model}{listed}{mismatch.hint}"
+            problems.append(Problem(source, place, message))
+        return problems
+
+
+def _shown(values: list[str]) -> str:
+    more = len(values) - MAX_VALUES_SHOWN
+    return ", ".join(values[:MAX_VALUES_SHOWN]) + (f" and {more} more" if more > 0 else "")
 
 
 def _places(places: list[str]) -> str:
-    unique = list(dict.fromkeys(places))
-    shown = ", ".join(unique[:MAX_PLACES_SHOWN])
-    return shown + (f" and {len(unique) - MAX_PLACES_SHOWN} more" if len(unique) > MAX_PLACES_SHOWN else "")
+    """`rows.csv lines 4-6, 9` for lines of one file, else the places joined; long lists shortened."""
+    lines = [_LINE.match(p) for p in places]
+    files = {m["file"] for m in lines if m}
+    if len(files) == 1 and all(lines):
+        numbers = sorted({int(m["line"]) for m in lines if m})
+        spans: list[list[int]] = []
+        for number in numbers:
+            if spans and number == spans[-1][-1] + 1:
+                spans[-1].append(number)
+            else:
+                spans.append([number])
+        texts = [f"{s[0]}-{s[-1]}" if len(s) > 1 else str(s[0]) for s in spans]
+        hidden = sum(len(s) for s in spans[MAX_PLACES_SHOWN:])
+        shown = ", ".join(texts[:MAX_PLACES_SHOWN]) + (f" and {hidden} more" if hidden else "")
+        return f"{files.pop()} {'line' if len(numbers) == 1 else 'lines'} {shown}"
+    more = len(places) - MAX_PLACES_SHOWN
+    return ", ".join(places[:MAX_PLACES_SHOWN]) + (f" and {more} more" if more > 0 else "")

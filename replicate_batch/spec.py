@@ -8,13 +8,24 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlparse
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from .problems import Problem, SpecError, did_you_mean
+from .problems import Problem, SpecError, problems_from_validation, show_value
+from .strict_yaml import load_yaml, yaml_error_place
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 REF_PATTERN = re.compile(
@@ -22,8 +33,43 @@ REF_PATTERN = re.compile(
 )
 
 
+ROW_FILE_TYPES = ".csv, .jsonl, .json or .yaml"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # YAML reads `yes`/`no`/`on`/`off` as booleans, which pydantic would take as 1 and 0.
+        if not isinstance(value, bool) or info.field_name is None:
+            return value
+        annotation = cls.model_fields[info.field_name].annotation
+        kinds = {annotation, *get_args(annotation)}
+        if int in kinds or float in kinds:
+            raise ValueError(f"expected a number, got {show_value(value)}")
+        return value
+
+
+def _check_name(value: str | None) -> str | None:
+    if value is not None and not re.match(NAME_PATTERN, value):
+        raise ValueError(
+            f"expected letters, digits, '.', '_' or '-' (starting with a letter or digit), got {value!r}"
+        )
+    return value
+
+
+def _shape_of(value: Any) -> str | None:
+    """Which branch of a list-or-string field a value belongs to; None for neither (a shape error)."""
+    if isinstance(value, str):
+        return "one"
+    return "many" if isinstance(value, list) else None
+
+
+_ONE_OR_MANY = Discriminator(_shape_of, custom_error_type="shape", custom_error_message="wrong shape")
+Urls = Annotated[Annotated[str, Tag("one")] | Annotated[list[str], Tag("many")], _ONE_OR_MANY]
+Rows = Annotated[Annotated[str, Tag("one")] | Annotated[list[dict[str, Any]], Tag("many")], _ONE_OR_MANY]
 
 
 class RetrySpec(_Strict):
@@ -46,9 +92,9 @@ class ModelSpec(_Strict):
     """Replicate model `owner/name` or `owner/name:version`."""
     cog: str | None = None
     """A local Cog model folder (relative to the spec file)."""
-    url: str | list[str] | None = None
+    url: Urls | None = None
     """One or more running Cog servers."""
-    name: str | None = Field(None, pattern=NAME_PATTERN)
+    name: str | None = None
     """Label in results and folder names."""
     input: dict[str, Any] = Field(default_factory=dict)
     """Inputs under every row (row values win)."""
@@ -61,16 +107,16 @@ class ModelSpec(_Strict):
         if isinstance(value, str):
             return {"ref": value}
         if not isinstance(value, Mapping):
-            raise ValueError("expected a ref string or a mapping with one of ref/cog/url")
+            raise ValueError(
+                f"expected a ref string or a mapping with one of ref/cog/url, got {show_value(value)}"
+            )
         return value
 
     @model_validator(mode="after")
     def _one_place(self) -> ModelSpec:
         given = [k for k in ("ref", "cog", "url") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(
-                "expected exactly one of ref/cog/url" + (f", got {', '.join(given)}" if given else "")
-            )
+            raise ValueError(f"expected exactly one of ref/cog/url, got {', '.join(given) or 'none'}")
         return self
 
     @field_validator("ref")
@@ -79,6 +125,11 @@ class ModelSpec(_Strict):
         if value is not None and not REF_PATTERN.match(value):
             raise ValueError(f'expected "owner/name[:version]", got {value!r}')
         return value
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str | None) -> str | None:
+        return _check_name(value)
 
     @field_validator("url")
     @classmethod
@@ -122,7 +173,7 @@ class ModelSpec(_Strict):
 class BatchSpec(_Strict):
     """A whole spec file, as written (paths not yet resolved)."""
 
-    name: str | None = Field(None, pattern=NAME_PATTERN)
+    name: str | None = None
     """Run name; default: the spec file's stem."""
     output_dir: str = "runs"
     """Where run folders go, relative to the current directory."""
@@ -138,18 +189,15 @@ class BatchSpec(_Strict):
     """Retry policy."""
     models: list[ModelSpec] = Field(min_length=1)
     """The models to run."""
-    inputs: list[dict[str, Any]] | str
+    inputs: Rows
     """Inline rows, or a path to a .csv / .jsonl / .json / .yaml file of rows."""
-    matrix: dict[str, list[Any]] = Field(default_factory=dict)
+    matrix: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(default_factory=dict)
     """Every combination is run for every (model, row)."""
 
-    @field_validator("matrix")
+    @field_validator("name")
     @classmethod
-    def _non_empty_axes(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        for key, values in value.items():
-            if not values:
-                raise ValueError(f"matrix key {key!r} has no values")
-        return value
+    def _valid_name(cls, value: str | None) -> str | None:
+        return _check_name(value)
 
 
 @dataclass(frozen=True)
@@ -187,58 +235,36 @@ class LoadedSpec:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _place(loc: tuple[int | str, ...]) -> str:
-    place = ""
-    for part in loc:
-        if isinstance(part, int):
-            place += f"[{part}]"
-        elif part in (
-            "function-after[_one_place()]",
-            "function-before[_short_form()]",
-        ) or part.startswith(("function-", "list[", "dict[", "str", "int")):
-            continue
-        else:
-            place += f".{part}" if place else part
-    return place
-
-
-_FIELDS: dict[str, list[str]] = {
+# What belongs where, for messages about a spec in the wrong shape (see problems_from_validation).
+_SHAPES = {
+    "": "a mapping with `models` and `inputs`",
+    "models": "a list of models, each a ref (owner/name[:version]) or a mapping with one of ref/cog/url",
+    "models[]": "a ref string or a mapping with one of ref/cog/url",
+    "models[].input": "a mapping of input names to values",
+    "models[].url": 'an http(s) URL such as "http://host:5000", or a list of them',
+    "models[].url[]": 'an http(s) URL such as "http://host:5000"',
+    "inputs": f"a list of rows or the path of a {ROW_FILE_TYPES} file of rows",
+    "inputs[]": "a row (a mapping of input names to values)",
+    "matrix": "a mapping of input names to lists of values, such as `seed: [1, 2]`",
+    "matrix.*": "a list of values, such as `[1, 2]` (one value: `[1]`)",
+    "retry": "a mapping of max_attempts, initial_wait, max_wait and on_model_error",
+}
+_KEYS: dict[str, list[str]] = {
     "": list(BatchSpec.model_fields),
     "retry": list(RetrySpec.model_fields),
-    "models": list(ModelSpec.model_fields),
+    "models[]": list(ModelSpec.model_fields),
 }
-
-
-def _problems_from(error: ValidationError, source: str) -> list[Problem]:
-    problems: list[Problem] = []
-    seen: set[tuple[str, str]] = set()
-    for item in error.errors():
-        loc = tuple(item["loc"])
-        if item["type"] == "extra_forbidden":
-            key = str(loc[-1])
-            parent = re.sub(r"\[\d+\]", "", _place(loc[:-1]))
-            hint = did_you_mean(key, _FIELDS.get(parent, []))
-            message = f"unknown key `{key}`{hint}"
-        elif item["type"] == "missing":
-            message = "required but missing"
-        else:
-            message = str(item["msg"]).removeprefix("Value error, ")
-        place = _place(loc)
-        if (place, message) not in seen:
-            seen.add((place, message))
-            problems.append(Problem(source, place, message))
-    return problems
 
 
 def parse_spec(data: Any, *, path: Path | None = None, base_dir: Path | None = None) -> LoadedSpec:
     """Validate spec data (as loaded from YAML) and resolve names; raises SpecError."""
     source = str(path) if path else "spec"
     if not isinstance(data, Mapping):
-        raise SpecError.single(source, "", "expected a mapping with `models` and `inputs`")
+        raise SpecError.single(source, "", f"expected {_SHAPES['']}, got {show_value(data)}")
     try:
         spec = BatchSpec.model_validate(data)
     except ValidationError as error:
-        raise SpecError(_problems_from(error, source)) from None
+        raise SpecError(problems_from_validation(error, data, source, shapes=_SHAPES, keys=_KEYS)) from None
     base = base_dir if base_dir is not None else (path.parent if path else Path.cwd())
     name = spec.name or (path.stem if path else "batch")
     if not re.match(NAME_PATTERN, name):
@@ -268,17 +294,16 @@ def _safe_name(name: str) -> str:
 
 
 def load_spec(path: str | Path) -> LoadedSpec:
-    """Read a spec file with `yaml.safe_load` and validate it; raises SpecError."""
+    """Read a spec file with a safe YAML loader and validate it; raises SpecError."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise SpecError.single(str(path), "", f"cannot read the spec: {error.strerror}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise SpecError.single(str(path), "", f"cannot read the spec: {reason}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise SpecError.single(str(path), where, f"invalid YAML: {problem}") from None
+        place, message = yaml_error_place(error)
+        raise SpecError.single(str(path), place, f"invalid YAML: {message}") from None
     return parse_spec(data, path=path)
