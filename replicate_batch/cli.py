@@ -6,21 +6,24 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
+from .compare import compare_runs, comparison_text
+from .compare_html import write_comparison
 from .problems import SpecError
+from .report import write_report
+from .run_records import NotARunFolder, load_run
 from .runfolder import RunFolderBusy
 from .runner import EXIT_INTERRUPTED, EXIT_INVALID, Interrupted, run_batch
-
-SUBCOMMANDS: dict[str, str] = {}
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="replicate-batch",
         description="Run a batch of model predictions described by a YAML spec.",
+        epilog="other commands: `report RUN_DIR`, `compare RUN_A RUN_B [--output FILE]`",
     )
     parser.add_argument("spec", type=Path, help="the spec file (YAML)")
     parser.add_argument(
@@ -50,7 +53,10 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m replicate_batch` and `replicate-batch`; returns the exit status."""
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and words[0] in SUBCOMMANDS and not Path(words[0]).is_file():  # an existing file is a spec
+        return SUBCOMMANDS[words[0]](words[1:])
+    args = _parser().parse_args(words)
     if args.force and not args.resume:
         print("error: --force goes with --resume RUN_DIR", file=sys.stderr)
         return EXIT_INVALID
@@ -92,3 +98,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     return summary.exit_code
+
+
+# -- subcommands: `report RUN_DIR`, `compare RUN_A RUN_B` (issue 7) ----------------------------------
+
+
+def _report_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="replicate-batch report", description="Write (or rewrite) report.html in a run folder."
+    )
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run folder")
+    args = parser.parse_args(argv)
+    try:
+        path = write_report(args.run_dir)
+    except (NotARunFolder, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"report: {path}")
+    return 0
+
+
+def _compare_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="replicate-batch compare",
+        description="Compare two runs of a spec, job by job; exit 1 when RUN_B has new failures.",
+    )
+    parser.add_argument("run_a", type=Path, metavar="RUN_A", help="the earlier run folder")
+    parser.add_argument("run_b", type=Path, metavar="RUN_B", help="the later run folder")
+    parser.add_argument("--output", type=Path, metavar="FILE", help="where to write compare.html")
+    args = parser.parse_args(argv)
+    try:
+        comparison = compare_runs(load_run(args.run_a), load_run(args.run_b))
+        print(comparison_text(comparison))
+        print(f"compare page: {write_comparison(comparison, args.output)}")
+    except (NotARunFolder, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    return comparison.exit_code
+
+
+SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "report": _report_command,
+    "compare": _compare_command,
+}

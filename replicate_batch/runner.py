@@ -12,17 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .backend import Backend, BackendSetupError
-from .backends import make_backends
+from .backend import Backend, BackendSetupError, ModelInfo, TokenRejected
+from .backends import TOKEN_VARIABLE, make_backends
 from .clock import SYSTEM_CLOCK, Clock, utc_now_iso
 from .download import Downloader
 from .execution import Execution, ModelRuntime, UploadCache
 from .jobs import Job, ModelPlan, count_jobs, expand_jobs
 from .journal import JournalState
+from .plan import describe_plan
 from .preflight import check_rows
 from .problems import Problem, SpecError
 from .progress import Progress, summary_table
 from .ratelimit import TokenBucket
+from .report import try_write_report
 from .results import JobResult
 from .resume import final_results, load_resume_state, previous_manifest
 from .retry import RetryPolicy
@@ -88,17 +90,21 @@ def prepare(loaded: LoadedSpec, *, concurrency: int, clock: Clock = SYSTEM_CLOCK
             try:
                 info = backend.start()
             except BackendSetupError as error:
-                problems.append(Problem(loaded.source, f"models[{index}]", f"`{name}`: {error}"))
-                continue
+                problem = (
+                    Problem("environment", TOKEN_VARIABLE, str(error))
+                    if isinstance(error, TokenRejected)
+                    else Problem(loaded.source, f"models[{index}]", f"`{name}`: {error}")
+                )
+                if problem not in problems:  # a rejected token is said once, not once per model
+                    problems.append(problem)
+                info = ModelInfo(version=None, openapi_schema=None)  # its rows are still checked
             schema = parse_schema(info.openapi_schema)
             keys = tuple(k for k in loaded.spec.matrix if schema.accepts(k))
             prepared.plans.append(ModelPlan(index, name, model.spec_ref(), schema, dict(model.input), keys))
             prepared.versions.append(info.version)
-        if problems:
-            raise SpecError(problems)
         checked = check_rows(loaded, prepared.plans, rows)
-        if checked.problems:
-            raise SpecError(checked.problems)
+        if problems or checked.problems:
+            raise SpecError([*problems, *checked.problems])
         prepared.notes, prepared.files = checked.notes, len(checked.files)
     except BaseException:
         stop_backends(backends)
@@ -128,17 +134,15 @@ def _columns(prepared: _Prepared) -> tuple[list[str], list[str]]:
 
 def plan_text(prepared: _Prepared, concurrency: int, limit: int | None) -> str:
     """The dry-run plan: predictions per model, total, files to upload, expected duration."""
-    counts = count_jobs(prepared.loaded, prepared.plans, prepared.rows)
-    total = sum(counts.values()) if limit is None else min(limit, sum(counts.values()))
-    rate = prepared.loaded.spec.rate_limit
-    lines = [f"{name}: {count} predictions" for name, count in counts.items()]
-    lines.append(f"total: {total} predictions, {prepared.files} local files to upload")
-    creates_min = total / rate
-    lines.append(
-        f"at concurrency {concurrency} and {rate:g} creates/min: at least {creates_min:.1f} min "
-        f"(rate limit alone), plus {total / concurrency:.1f} x one prediction's latency"
+    spec = prepared.loaded.spec
+    return describe_plan(
+        count_jobs(prepared.loaded, prepared.plans, prepared.rows),
+        limit=limit,
+        files=prepared.files,
+        concurrency=concurrency,
+        rate_limit_per_min=spec.rate_limit,
+        caps={plan.name: spec.models[plan.index].concurrency for plan in prepared.plans},
     )
-    return "\n".join(lines)
 
 
 def run_batch(
@@ -274,6 +278,7 @@ def _execute(
         manifest.update(finished_at=utc_now_iso(), status="interrupted" if interrupted else "finished")
         folder.write_manifest(manifest)
         folder.close()
+    try_write_report(folder.path, err)  # a report failure is only a warning
     counts = folder.counts
     table = summary_table(dict(progress.tallies))
     summary = RunSummary(

@@ -1,0 +1,237 @@
+"""`report.html`: a run as one self-contained page, showing the files the run downloaded.
+
+The page needs no network: its CSS and script are inline, output files are referenced by their path
+relative to the run folder (`files/<model>/<row>/...`, so the page works from `file://` as long as it
+stays in its run folder), and input images are embedded as data URIs when small (at most
+`EMBED_MAX_BYTES` each and `EMBED_TOTAL_BYTES` in all), else referenced by a relative path.
+The grid is drawn by the page's script from an embedded JSON document, in chunks, with lazy thumbnails,
+so a run of 8,000 jobs opens quickly.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import mimetypes
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any, TextIO
+from urllib.parse import quote
+
+from .report_html import render_page
+from .run_records import RunRecords, as_cell, load_run, model_stats, pretty_output, seconds
+
+REPORT_NAME = "report.html"
+EMBED_MAX_BYTES = 256 * 1024
+EMBED_TOTAL_BYTES = 8 * 1024 * 1024
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".svg", ".avif", ".ico"})
+AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".opus", ".weba"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".mov", ".m4v", ".ogv", ".mkv"})
+
+
+def media_kind(name: str) -> str:
+    """How the page shows a file: `image`, `audio`, `video` or `file` (a link)."""
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return "image"
+    if suffix in AUDIO_SUFFIXES:
+        return "audio"
+    return "video" if suffix in VIDEO_SUFFIXES else "file"
+
+
+def relative_href(path: str) -> str:
+    """A relative path (POSIX or native separators) as a URL path safe for `src` and `href`."""
+    return quote(path.replace(os.sep, "/"), safe="/")
+
+
+class _InputFiles:
+    """Turns input values that name local files into thumbnails or links, each file read once."""
+
+    def __init__(self, run: RunRecords) -> None:
+        self.run = run
+        self.base_dir = _spec_dir(run)
+        self.assets: list[str] = []  # data URIs, referenced by index from the page data
+        self._seen: dict[str, list[Any]] = {}
+        self._embedded = 0
+
+    def describe(self, name: str, value: str) -> list[Any]:
+        """`[name, value, kind, src]`: kind is `text`, `url`, `image` or `file`."""
+        if value not in self._seen:
+            self._seen[value] = self._describe(value)
+        return [name, value, *self._seen[value]]
+
+    def _describe(self, value: str) -> list[Any]:
+        if value.startswith(("http://", "https://")):
+            return ["url", value]  # shown as a link: the page itself never loads it
+        if value.startswith("data:image/"):
+            return ["image", value]
+        path = self._local_file(value)
+        if path is None:
+            return ["text", None]
+        kind = media_kind(path.name)
+        if kind == "image":
+            size = path.stat().st_size
+            if size <= EMBED_MAX_BYTES and self._embedded + size <= EMBED_TOTAL_BYTES:
+                self._embedded += size
+                mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                self.assets.append(f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}")
+                return ["image", len(self.assets) - 1]
+        return [kind if kind == "image" else "file", relative_href(os.path.relpath(path, self.run.path))]
+
+    def _local_file(self, value: str) -> Path | None:
+        if self.base_dir is None or not value or "\n" in value or len(value) > 1024:
+            return None
+        try:
+            path = Path(value).expanduser()
+            path = path if path.is_absolute() else self.base_dir / path
+            return path.resolve() if path.is_file() else None
+        except (OSError, ValueError):
+            return None
+
+
+def _spec_dir(run: RunRecords) -> Path | None:
+    """The folder the spec's relative paths point from.
+
+    The manifest records the spec's path as given on the command line, so a relative one is tried
+    from the current directory and from the run's output folder's parent (where `runs/` usually is).
+    """
+    spec = run.manifest.get("spec")
+    if not spec:
+        return Path.cwd()
+    path = Path(str(spec)).expanduser()
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, run.path.parent.parent / path]
+    return next((c.parent.resolve() for c in candidates if c.is_file()), None)
+
+
+def _row_order(run: RunRecords) -> dict[str, int]:
+    """Rows in spec order: numeric ids (the default) by number, named ones by when they first ran."""
+    ids = list(dict.fromkeys(r["row_id"] for r in run.results))
+    if all(i.isdigit() for i in ids):
+        return {i: int(i) for i in ids}
+    first: dict[str, str] = {}
+    for record in run.results:
+        created = record.get("created_at") or "~"  # never created: after the rest
+        first[record["row_id"]] = min(first.get(record["row_id"], "~"), created)
+    return {i: rank for rank, i in enumerate(sorted(ids, key=lambda i: (first[i], i)))}
+
+
+def _files(record: Mapping[str, str]) -> list[list[str]]:
+    try:
+        paths = json.loads(record.get("files") or "[]")
+    except ValueError:
+        return []
+    return [[relative_href(p), PurePosixPath(p).name, media_kind(p)] for p in paths if isinstance(p, str)]
+
+
+def page_data(run: RunRecords) -> dict[str, Any]:
+    """What the page's script draws: models, grid rows (inputs and job indices per model), jobs."""
+    models = run.model_names
+    defaults = run.model_defaults()
+    matrix = {k: [as_cell(v) for v in run.spec["matrix"][k] or []] for k in run.matrix_keys}
+    shared = [k for k in run.matrix_keys if all(r.get(f"input.{k}") for r in run.results)]
+    repeats = any(r.get("repeat", "0") not in ("", "0") for r in run.results)
+    row_rank = _row_order(run)
+    inputs = _InputFiles(run)
+
+    def rank(record: Mapping[str, str], keys: Sequence[str]) -> tuple[int, ...]:
+        values = run.matrix_values(record)
+        return tuple(matrix[k].index(values[k]) if values.get(k) in matrix[k] else -1 for k in keys)
+
+    groups: dict[tuple[str, str, tuple[str, ...]], list[int]] = {}
+    jobs: list[dict[str, Any]] = []
+    for index, record in enumerate(run.results):
+        key = (record["row_id"], record.get("repeat", "0"), tuple(record[f"input.{k}"] for k in shared))
+        groups.setdefault(key, []).append(index)
+        output, is_json = pretty_output(record.get("output", ""))
+        own = {k: v for k, v in run.matrix_values(record).items() if k not in shared}
+        jobs.append(
+            {
+                "id": record["job_id"],
+                "s": record["status"],
+                "w": seconds(record.get("wall_time")),
+                "p": seconds(record.get("predict_time")),
+                "a": int(record["attempts"]) if record.get("attempts", "").isdigit() else 0,
+                "m": " · ".join(f"{k}={v}" for k, v in own.items()),
+                "o": output,
+                "j": is_json,
+                "f": _files(record),
+                "e": record.get("error", ""),
+            }
+        )
+
+    def group_order(item: tuple[tuple[str, str, tuple[str, ...]], list[int]]) -> tuple[Any, ...]:
+        (row_id, repeat, _), members = item
+        first = run.results[members[0]]
+        return (row_rank[row_id], row_id, rank(first, shared), int(repeat or 0))
+
+    rows: list[dict[str, Any]] = []
+    for (row_id, repeat, values), members in sorted(groups.items(), key=group_order):
+        members.sort(key=lambda i: rank(run.results[i], run.matrix_keys))
+        cells: list[list[int]] = [[] for _ in models]
+        for i in members:
+            cells[models.index(run.results[i]["model"])].append(i)
+        tags = [f"{k}={v}" for k, v in zip(shared, values)] + ([f"repeat {repeat}"] if repeats else [])
+        rows.append({"l": row_id, "t": tags, "i": _row_inputs(run, members, defaults, inputs), "c": cells})
+    return {
+        "models": models,
+        "rows": rows,
+        "jobs": jobs,
+        "assets": inputs.assets,
+    }
+
+
+def _row_inputs(
+    run: RunRecords, members: list[int], defaults: Mapping[str, Mapping[str, str]], inputs: _InputFiles
+) -> list[list[Any]]:
+    """The row's own inputs: what its jobs were sent, less matrix values and each model's defaults."""
+    shown: dict[str, list[Any]] = {}
+    matrix_keys = set(run.matrix_keys)
+    for i in members:
+        record = run.results[i]
+        own_defaults = defaults.get(record["model"], {})
+        for name in run.input_columns:
+            value = record.get(f"input.{name}", "")
+            if not value or name in shown or name in matrix_keys or own_defaults.get(name) == value:
+                continue
+            shown[name] = inputs.describe(name, value)
+    for name in run.metadata_columns:
+        value = next((run.results[i][name] for i in members if run.results[i].get(name)), "")
+        if value:
+            shown[name] = [name, value, "meta", None]
+    return list(shown.values())
+
+
+def render_report(run: RunRecords) -> str:
+    """The whole page, as a string."""
+    defaults = run.model_defaults()
+    refs = {str(m.get("name")): m for m in run.manifest.get("models") or [] if isinstance(m, Mapping)}
+    models = [
+        {
+            "name": name,
+            "ref": str(refs.get(name, {}).get("model_ref") or ""),
+            "version": str(refs.get(name, {}).get("version") or ""),
+            "defaults": " ".join(f"{k}={v}" for k, v in defaults.get(name, {}).items()),
+        }
+        for name in run.model_names
+    ]
+    return render_page(run.run_id, run.manifest, models, model_stats(run), page_data(run))
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Write (or rewrite) `report.html` in a run folder; returns its path."""
+    run = load_run(run_dir)
+    target = run.path / REPORT_NAME
+    part = run.path / (REPORT_NAME + ".part")
+    part.write_text(render_report(run), encoding="utf-8")
+    os.replace(part, target)
+    return target
+
+
+def try_write_report(run_dir: str | Path, stream: TextIO) -> Path | None:
+    """`write_report`, but a failure is only a warning on `stream`: a report never fails a run."""
+    try:
+        return write_report(run_dir)
+    except Exception as error:
+        print(f"warning: {REPORT_NAME} was not written: {error}", file=stream)
+        return None

@@ -1,0 +1,196 @@
+"""A finished run folder read back: its results rows, manifest and spec, and per-model statistics.
+
+The report and `compare` read runs through this module; it reads `results.csv` with the `csv` module,
+so every value is the string the run wrote (no dtype guessing) and a run of 8,000 jobs loads quickly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .results import COLUMNS
+
+RESULTS_NAME = "results.csv"
+FAILED_STATUSES = ("failed", "canceled")
+
+
+class NotARunFolder(Exception):
+    """The path is not a run folder (it has no readable `results.csv`)."""
+
+
+@dataclass(frozen=True)
+class RunRecords:
+    """One run folder, read: results rows (as written), manifest, spec, column groups."""
+
+    path: Path
+    results: list[dict[str, str]]
+    manifest: Mapping[str, Any]
+    spec: Mapping[str, Any]
+    input_columns: list[str]  # input names, without the `input.` prefix
+    metadata_columns: list[str]  # the rows' `_` fields
+
+    @property
+    def run_id(self) -> str:
+        """The run's id: the manifest's, else the folder's name."""
+        return str(self.manifest.get("run_id") or self.path.name)
+
+    @property
+    def matrix_keys(self) -> list[str]:
+        """The spec's matrix keys, in spec order."""
+        matrix = self.spec.get("matrix") or {}
+        return [str(key) for key in matrix] if isinstance(matrix, Mapping) else []
+
+    @property
+    def model_names(self) -> list[str]:
+        """Models in spec order, then any others found in the results."""
+        names = [str(m["name"]) for m in self.manifest.get("models") or [] if isinstance(m, Mapping)]
+        for record in self.results:
+            if record["model"] not in names:
+                names.append(record["model"])
+        return names
+
+    def model_defaults(self) -> dict[str, dict[str, str]]:
+        """Each model's own `input:` defaults from the spec, as `results.csv` would show them."""
+        defaults: dict[str, dict[str, str]] = {}
+        for entry in self.spec.get("models") or []:
+            if isinstance(entry, Mapping) and entry.get("name"):
+                inputs = entry.get("input") or {}
+                defaults[str(entry["name"])] = {str(k): as_cell(v) for k, v in inputs.items()}
+        return defaults
+
+    def matrix_values(self, record: Mapping[str, str]) -> dict[str, str]:
+        """The matrix values a job was run with (only the keys its model takes)."""
+        return {key: record[f"input.{key}"] for key in self.matrix_keys if record.get(f"input.{key}")}
+
+    def job_label(self, record: Mapping[str, str]) -> str:
+        """How to name a job to a person: `model · row · seed=1 · repeat 2`."""
+        parts = [record["model"], record["row_id"]]
+        parts += [f"{key}={value}" for key, value in self.matrix_values(record).items()]
+        if record.get("repeat", "0") not in ("", "0"):
+            parts.append(f"repeat {record['repeat']}")
+        return " · ".join(parts)
+
+
+def as_cell(value: Any) -> str:
+    """A value as `results.csv` writes it (JSON for lists and dicts, empty for None)."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return ""
+    return str(value)
+
+
+def load_run(path: str | Path) -> RunRecords:
+    """Read a run folder; raises NotARunFolder when it has no `results.csv`."""
+    path = Path(path)
+    results_path = path / RESULTS_NAME
+    if not results_path.is_file():
+        raise NotARunFolder(f"{path} is not a run folder: it has no {RESULTS_NAME}")
+    with open(results_path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or list(header[: len(COLUMNS)]) != list(COLUMNS):
+            raise NotARunFolder(f"{results_path} does not start with the results columns")
+        # A run killed mid-write can leave its last line cut short: only whole rows count.
+        results = [dict(zip(header, row)) for row in reader if len(row) == len(header)]
+    extra = header[len(COLUMNS) :]
+    return RunRecords(
+        path=path,
+        results=results,
+        manifest=_read_json(path / "manifest.json"),
+        spec=_read_yaml(path / "spec.yaml"),
+        input_columns=[c.removeprefix("input.") for c in extra if c.startswith("input.")],
+        metadata_columns=[c for c in extra if not c.startswith("input.")],
+    )
+
+
+def _read_json(path: Path) -> Mapping[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, Mapping) else {}
+
+
+def _read_yaml(path: Path) -> Mapping[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, Mapping) else {}
+
+
+def pretty_output(text: str) -> tuple[str, bool]:
+    """An `output` cell for people: pretty-printed (and True) when it is a JSON object or list."""
+    if text[:1] in ("{", "["):
+        try:
+            return json.dumps(json.loads(text), indent=2, ensure_ascii=False), True
+        except ValueError:
+            pass
+    return text, False
+
+
+def seconds(cell: str | None) -> float | None:
+    """A `wall_time` / `predict_time` cell as a number, None when empty or unreadable."""
+    try:
+        return float(cell) if cell else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    """Jobs by status and timing of one model (or `total`) in one run."""
+
+    model: str
+    jobs: int
+    succeeded: int
+    failed: int
+    canceled: int
+    median_wall_s: float | None
+    p90_wall_s: float | None
+    predict_s: float
+
+
+def stats_of(model: str, records: Iterable[Mapping[str, str]]) -> ModelStats:
+    """Counts, median and p90 wall time (over every job that has one) and total predict time."""
+    records = list(records)
+    walls = sorted(w for w in (seconds(r.get("wall_time")) for r in records) if w is not None)
+    statuses = [r.get("status", "") for r in records]
+    return ModelStats(
+        model=model,
+        jobs=len(records),
+        succeeded=statuses.count("succeeded"),
+        failed=statuses.count("failed"),
+        canceled=statuses.count("canceled"),
+        median_wall_s=statistics.median(walls) if walls else None,
+        p90_wall_s=percentile(walls, 0.9),
+        predict_s=sum(seconds(r.get("predict_time")) or 0.0 for r in records),
+    )
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
+    """Linear-interpolated percentile of already sorted values (None for none)."""
+    if not sorted_values:
+        return None
+    position = (len(sorted_values) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def model_stats(run: RunRecords) -> list[ModelStats]:
+    """One `ModelStats` per model in spec order, then `total`."""
+    by_model: dict[str, list[dict[str, str]]] = {name: [] for name in run.model_names}
+    for record in run.results:
+        by_model[record["model"]].append(record)
+    rows = [stats_of(name, records) for name, records in by_model.items() if records]
+    return [*rows, stats_of("total", run.results)]
