@@ -17,13 +17,15 @@ from .report import write_report
 from .run_records import NotARunFolder, load_run
 from .runfolder import RunFolderBusy
 from .runner import EXIT_INTERRUPTED, EXIT_INVALID, Interrupted, run_batch
+from .shard import merge_runs, parse_shard
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="replicate-batch",
         description="Run a batch of model predictions described by a YAML spec.",
-        epilog="other commands: `report RUN_DIR`, `compare RUN_A RUN_B [--output FILE]`",
+        epilog="other commands: `report RUN_DIR`, `compare RUN_A RUN_B [--output FILE]`, "
+        "`merge RUN_DIR... --into DIR`",
     )
     parser.add_argument("spec", type=Path, help="the spec file (YAML)")
     parser.add_argument(
@@ -36,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run in its own folder")
     parser.add_argument("--force", action="store_true", help="with --resume: accept a spec that changed")
+    parser.add_argument(
+        "--shard", type=_shard, metavar="K/N", help="run only the K-th of N slices of the jobs (by job_id)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress, no summary")
     return parser
 
@@ -45,6 +50,13 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
     return value
+
+
+def _shard(text: str) -> object:
+    try:
+        return parse_shard(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -71,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             quiet=args.quiet,
             resume=args.resume,
             force=args.force,
+            shard=args.shard,
         )
     except SpecError as error:
         for problem in error.problems:
@@ -141,3 +154,24 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "report": _report_command,
     "compare": _compare_command,
 }
+
+
+def _merge_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="replicate-batch merge",
+        description="Combine the run folders of one spec's shards (--shard K/N) into one run folder.",
+    )
+    parser.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="shard run folders")
+    parser.add_argument("--into", type=Path, required=True, metavar="DIR", help="the merged run folder")
+    args = parser.parse_args(argv)
+    try:
+        merged = merge_runs(args.run_dirs, args.into)
+        write_report(merged)
+    except (SpecError, NotARunFolder, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"run folder: {merged}")
+    return 0
+
+
+SUBCOMMANDS["merge"] = _merge_command

@@ -93,9 +93,13 @@ class _InputFiles:
 def _spec_dir(run: RunRecords) -> Path | None:
     """The folder the spec's relative paths point from.
 
-    The manifest records the spec's path as given on the command line, so a relative one is tried
-    from the current directory and from the run's output folder's parent (where `runs/` usually is).
+    Newer manifests record it (`spec_dir`); older ones only the spec's path as given on the command
+    line, so a relative one is tried from the current directory and from the run's output folder's
+    parent (where `runs/` usually is).
     """
+    recorded = run.manifest.get("spec_dir")
+    if recorded and Path(str(recorded)).is_dir():
+        return Path(str(recorded))
     spec = run.manifest.get("spec")
     if not spec:
         return Path.cwd()

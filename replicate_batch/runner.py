@@ -31,6 +31,7 @@ from .retry import RetryPolicy
 from .rows import Row, load_rows
 from .runfolder import RunFolder
 from .schema import parse_schema
+from .shard import Shard, parse_shard
 from .spec import BatchSpec, LoadedSpec, load_spec, parse_spec
 
 POLLS_PER_MIN = 2500  # under Replicate's 3,000/min for endpoints other than create
@@ -69,6 +70,22 @@ class _Prepared:
     versions: list[str | None]
     notes: list[str] = field(default_factory=list)
     files: int = 0
+    shard: Shard | None = None
+
+    def jobs(self) -> Iterator[Job]:
+        """This run's jobs (this shard's, with `--shard`), expanded lazily in a stable order."""
+        jobs = expand_jobs(self.loaded, self.plans, self.rows)
+        shard = self.shard
+        return jobs if shard is None else (job for job in jobs if shard.takes(job.job_id))
+
+    def job_counts(self) -> dict[str, int]:
+        """Jobs per model, counted without keeping them."""
+        if self.shard is None:
+            return count_jobs(self.loaded, self.plans, self.rows)
+        counts = dict.fromkeys((plan.name for plan in self.plans), 0)
+        for job in self.jobs():
+            counts[job.model] += 1
+        return counts
 
 
 def _load(spec: str | Path | Mapping[str, Any] | BatchSpec) -> LoadedSpec:
@@ -136,7 +153,7 @@ def plan_text(prepared: _Prepared, concurrency: int, limit: int | None) -> str:
     """The dry-run plan: predictions per model, total, files to upload, expected duration."""
     spec = prepared.loaded.spec
     return describe_plan(
-        count_jobs(prepared.loaded, prepared.plans, prepared.rows),
+        prepared.job_counts(),
         limit=limit,
         files=prepared.files,
         concurrency=concurrency,
@@ -155,6 +172,7 @@ def run_batch(
     quiet: bool = False,
     resume: str | Path | None = None,
     force: bool = False,
+    shard: Shard | str | None = None,
     clock: Clock | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
@@ -162,7 +180,8 @@ def run_batch(
     """Run a spec (a path, a mapping or a BatchSpec) and return how it ended.
 
     `resume` continues the run in that folder: succeeded jobs are kept, predictions created but not
-    finished are picked up by id, the rest run. Raises SpecError (nothing was created) or
+    finished are picked up by id, the rest run. `shard` ("K/N") runs only the K-th of N
+    deterministic slices of the jobs (by `job_id`). Raises SpecError (nothing was created) or
     Interrupted (state saved, resumable).
     """
     clock = clock or SYSTEM_CLOCK
@@ -171,7 +190,13 @@ def run_batch(
     loaded = _load(spec)
     concurrency = concurrency or loaded.spec.concurrency
     state = load_resume_state(Path(resume), loaded, force=force) if resume is not None else None
+    if isinstance(shard, str):
+        try:
+            shard = parse_shard(shard)
+        except ValueError as error:
+            raise SpecError.single("--shard", "", str(error)) from None
     prepared = prepare(loaded, concurrency=concurrency, clock=clock)
+    prepared.shard = shard
     try:
         if not quiet:
             for note in prepared.notes:
@@ -179,7 +204,7 @@ def run_batch(
         if dry_run:
             text = plan_text(prepared, concurrency, limit)
             print(text, file=out)
-            total = sum(count_jobs(loaded, prepared.plans, prepared.rows).values())
+            total = sum(prepared.job_counts().values())
             return RunSummary(
                 None,
                 total if limit is None else min(limit, total),
@@ -209,11 +234,9 @@ def _execute(
     spec = loaded.spec
     inputs, metadata = _columns(prepared)
 
-    def all_jobs() -> Iterator[Job]:
-        return expand_jobs(loaded, prepared.plans, prepared.rows)
-
+    all_jobs = prepared.jobs
     refs = {plan.name: plan.model_ref for plan in prepared.plans}
-    total = sum(count_jobs(loaded, prepared.plans, prepared.rows).values())
+    total = everything = sum(prepared.job_counts().values())
     if state is None:
         folder = RunFolder.create(target, loaded.name, inputs, metadata)
         folder.open(loaded.canonical_yaml(), refs, loaded.spec_hash())
@@ -233,9 +256,11 @@ def _execute(
     manifest.update(
         name=loaded.name,
         spec=str(loaded.path) if loaded.path else None,
+        spec_dir=str(loaded.base_dir),
         spec_hash=loaded.spec_hash(),
         status="running",
-        jobs=sum(count_jobs(loaded, prepared.plans, prepared.rows).values()),
+        jobs=everything,
+        shard=str(prepared.shard) if prepared.shard else None,
         models=[
             {"name": p.name, "model_ref": p.model_ref, "version": v}
             for p, v in zip(prepared.plans, prepared.versions)

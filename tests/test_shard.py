@@ -1,0 +1,84 @@
+"""One sweep over several machines: `--shard K/N` slices the jobs, `merge` puts the folders together."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from replicate_batch import load_results
+from replicate_batch.cli import main
+from replicate_batch.shard import parse_shard
+from tests.emulator_models import fake_png, install_standard_models
+from tests.replicate_emulator import Emulator
+
+TOKEN = "r8_shard_test"
+
+
+@pytest.fixture
+def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    with Emulator(token=TOKEN, time_scale=0.01) as emulator:
+        install_standard_models(emulator)
+        monkeypatch.setenv("REPLICATE_API_TOKEN", TOKEN)
+        monkeypatch.setenv("REPLICATE_BASE_URL", emulator.base_url)
+        yield emulator
+
+
+def write_spec(tmp_path: Path, rows: int = 12) -> Path:
+    spec = {
+        "name": "sweep",
+        "models": [{"ref": "acme/imagegen", "input": {"num_outputs": 1}}],
+        "inputs": [{"id": f"r{i}", "prompt": f"p{i}", "seed": i} for i in range(rows)],
+    }
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_shards_split_the_jobs_and_merge_into_one_run(emu: Emulator, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path)
+    for k in (1, 2, 3):
+        out = tmp_path / f"machine{k}"
+        assert main([str(spec), "--shard", f"{k}/3", "--output-dir", str(out), "--quiet"]) == 0
+    shards = [next((tmp_path / f"machine{k}").iterdir()) for k in (1, 2, 3)]
+    frames = [load_results(d) for d in shards]
+    assert all(0 < len(df) < 12 for df in frames)  # every shard got some work, none got all
+    ids = [set(df.job_id) for df in frames]
+    assert sum(len(s) for s in ids) == 12 and len(set.union(*ids)) == 12  # disjoint, complete
+    assert emu.count("create") == 12
+
+    merged = tmp_path / "merged" / "sweep-all"
+    assert main(["merge", *map(str, shards), "--into", str(merged)]) == 0
+    df = load_results(merged)
+    assert sorted(df.row_id, key=lambda r: int(r[1:])) == [f"r{i}" for i in range(12)]
+    assert set(df.run_id) == {"sweep-all"} and set(df.status) == {"succeeded"}
+    for _, row in df.iterrows():
+        seed = int(row["input.seed"])
+        assert (merged / row.files[0]).read_bytes() == fake_png(f"p{seed}", seed, 0, "K_EULER")
+    assert (merged / "report.html").is_file() and (merged / "journal.jsonl").is_file()
+
+
+def test_the_same_shard_always_gets_the_same_jobs(emu: Emulator, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, rows=6)
+    for out in ("a", "b"):
+        assert main([str(spec), "--shard", "2/2", "--output-dir", str(tmp_path / out), "--quiet"]) == 0
+    first, second = (set(load_results(tmp_path / out).job_id) for out in ("a", "b"))
+    assert first == second
+
+
+@pytest.mark.parametrize("text", ["0/3", "4/3", "1/0", "a/b", "1"])
+def test_bad_shards_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="expected K/N"):
+        parse_shard(text)
+
+
+def test_merging_runs_of_different_specs_is_refused(
+    emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([str(write_spec(tmp_path, rows=2)), "--output-dir", str(tmp_path / "one"), "--quiet"]) == 0
+    assert main([str(write_spec(tmp_path, rows=3)), "--output-dir", str(tmp_path / "two"), "--quiet"]) == 0
+    runs = [str(next((tmp_path / name).iterdir())) for name in ("one", "two")]
+    assert main(["merge", *runs, "--into", str(tmp_path / "merged")]) == 2
+    assert "different specs" in capsys.readouterr().err
