@@ -13,6 +13,7 @@ from typing import Any
 from .backend import (
     Backend,
     BackendError,
+    OnCreated,
     Prediction,
     RequestFailed,
     Throttled,
@@ -205,22 +206,37 @@ class Execution:
 
     def _adopt(self, job: Job, model: ModelRuntime, pickup: Pickup, deadline: float) -> Prediction | None:
         """Find the prediction a stopped run created for this job; None if it never was created."""
-        backend = model.backend
-        try:
-            if pickup.prediction_id is not None:
-                return self.policy.until(deadline)(backend.get, pickup.prediction_id)
+        if pickup.prediction_id is None:
             if pickup.sent_input is None:
                 return None
-            since = (parse_iso(pickup.creating_time) - LOOKUP_MARGIN).isoformat()
-            found = self.policy.until(deadline)(backend.find_created, pickup.sent_input, since)
+            found = self._look_up(model, pickup.sent_input, pickup.creating_time, deadline)
+            if found is not None:
+                self.folder.journal("created", job_id=job.job_id, prediction_id=found.id)
+            return found
+        try:
+            prediction: Prediction = self.policy.until(deadline)(model.backend.get, pickup.prediction_id)
         except RequestFailed as error:
-            if error.status == 404:
+            if error.status == 404:  # the server does not know it: it was never created
                 return None
-            raise _Fatal(f"could not look up the prediction created before the restart: {error}") from None
+            raise _Fatal(f"could not fetch prediction {pickup.prediction_id}: {error}") from None
         except BackendError as error:
-            raise _Fatal(f"could not look up the prediction created before the restart: {error}") from None
-        if found is not None:
-            self.folder.journal("created", job_id=job.job_id, prediction_id=found.id)
+            raise _Fatal(f"could not fetch prediction {pickup.prediction_id}: {error}") from None
+        return prediction
+
+    def _look_up(
+        self, model: ModelRuntime, model_input: Mapping[str, Any], sent_iso: str, deadline: float
+    ) -> Prediction | None:
+        """The prediction created with this input since a create was sent, if the server lists one."""
+        since = (parse_iso(sent_iso) - LOOKUP_MARGIN).isoformat()
+        try:
+            found: Prediction | None = self.policy.tries(deadline)(
+                model.backend.find_created, model_input, since
+            )
+        except BackendError as error:
+            raise _Fatal(
+                f"the prediction may exist but could not be looked up ({error}); "
+                "not created again: a --resume looks again before creating"
+            ) from None
         return found
 
     def _recover_lost_create(
@@ -230,18 +246,15 @@ class Execution:
         created_iso: str,
         deadline: float,
         lost: Unreachable,
-        on_created: Any,
+        on_created: OnCreated,
     ) -> Prediction:
         """The create's answer was lost: adopt the prediction if it exists, never create blindly."""
         if not model.backend.can_find_created:
             raise RequestFailed(str(lost), retryable=True)
         try:
-            found = self.policy.tries(deadline)(model.backend.find_created, model_input, created_iso)
-        except BackendError as error:
-            raise _Fatal(
-                f"{lost}; the prediction may exist but could not be looked up ({error}): "
-                "check the dashboard before running this job again"
-            ) from None
+            found = self._look_up(model, model_input, created_iso, deadline)
+        except _Fatal as error:
+            raise _Fatal(f"{lost}; {error}") from None
         if found is None:
             raise RequestFailed(f"{lost}; no prediction was created, trying again", retryable=True)
         on_created(found.id)

@@ -200,7 +200,7 @@ def test_a_lost_create_that_cannot_be_looked_up_fails_without_creating_again(
     _, df = run({"models": ["acme/echo"], "inputs": [{"prompt": "x"}]}, tmp_path)
     row = one(df)
     assert row.status == "failed"
-    assert "could not be looked up" in row.error and "dashboard" in row.error
+    assert "could not be looked up" in row.error and "--resume looks again" in row.error
     assert creates(emu) == 1
 
 
