@@ -16,11 +16,8 @@ from replicate_batch.cli import main
 from replicate_batch.clock import Clock
 from replicate_batch.compare import DIFF_LINES, text_diff
 from replicate_batch.runner import run_batch
-from tests.emulator_models import install_standard_models
-from tests.replicate_emulator import Emulator
+from tests.emulated import SCALE, emulated
 
-TOKEN = "r8_compare_test"
-SCALE = 0.01
 MODELS = ["acme/echo", {"ref": "acme/imagegen", "input": {"num_outputs": 1}}]
 ROWS_A = [
     {"id": "a", "prompt": "x"},
@@ -42,10 +39,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]
     """Two runs of the same models: A, then B with the rows changed."""
     base = tmp_path_factory.mktemp("compare")
     found = []
-    with Emulator(token=TOKEN, time_scale=SCALE) as emulator, pytest.MonkeyPatch.context() as patch:
-        install_standard_models(emulator)
-        patch.setenv("REPLICATE_API_TOKEN", TOKEN)
-        patch.setenv("REPLICATE_BASE_URL", emulator.base_url)
+    with emulated():
         for name, rows in (("a", ROWS_A), ("b", ROWS_B)):
             spec: dict[str, Any] = {"name": "sweep", "models": MODELS, "inputs": rows}
             spec_path = base / f"{name}.yaml"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +17,9 @@ from replicate_batch.cli import main
 from replicate_batch.clock import Clock
 from replicate_batch.results import COLUMNS
 from tests.clocks import FakeClock
-from tests.emulator_models import fake_png, install_standard_models
+from tests.emulated import SCALE, TOKEN
+from tests.emulator_models import fake_png
 from tests.replicate_emulator import Emulator, Fault, ModelDef
-
-TOKEN = "r8_test_token_never_written"
-SCALE = 0.01  # emulator and runner both run 100x faster than real time
-
-
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(token=TOKEN, time_scale=SCALE) as emulator:
-        install_standard_models(emulator)
-        monkeypatch.setenv("REPLICATE_API_TOKEN", TOKEN)
-        monkeypatch.setenv("REPLICATE_BASE_URL", emulator.base_url)
-        yield emulator
 
 
 def run(spec: dict[str, Any], tmp_path: Path, **options: Any) -> tuple[Any, pd.DataFrame]:

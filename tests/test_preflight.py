@@ -21,10 +21,9 @@ from replicate_batch.preflight import check_rows
 from replicate_batch.rows import load_rows
 from replicate_batch.schema import UNCHECKED, parse_schema
 from replicate_batch.spec import parse_spec
-from tests.emulator_models import install_standard_models
+from tests.emulated import TOKEN, emulated
 from tests.replicate_emulator import Emulator, ModelDef
 
-TOKEN = "r8_preflight_token"
 SCHEMAS = "acme/edge: nullable, anyOf, arrays of files, required with a default, float bounds"
 
 
@@ -50,12 +49,8 @@ def _edge_model() -> ModelDef:
 
 
 @pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(token=TOKEN, time_scale=0.01) as emulator:
-        install_standard_models(emulator)
-        emulator.add_model(_edge_model())
-        monkeypatch.setenv("REPLICATE_API_TOKEN", TOKEN)
-        monkeypatch.setenv("REPLICATE_BASE_URL", emulator.base_url)
+def emu() -> Iterator[Emulator]:
+    with emulated(_edge_model()) as emulator:
         yield emulator
 
 

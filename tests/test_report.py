@@ -25,12 +25,11 @@ from replicate_batch.clock import Clock
 from replicate_batch.report import REPORT_NAME, page_data, try_write_report
 from replicate_batch.run_records import RunRecords, load_run
 from replicate_batch.runner import run_batch
-from tests.emulator_models import install_standard_models, prop
-from tests.replicate_emulator import Emulator, ModelDef, PredictContext
+from tests.emulated import SCALE, emulated
+from tests.emulator_models import prop
+from tests.replicate_emulator import ModelDef, PredictContext
 from tests.sample_runs import solid_png, tone_wav, write_synthetic_run
 
-TOKEN = "r8_report_test"
-SCALE = 0.01
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -109,12 +108,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     }
     spec_path = base / "spec.yaml"
     spec_path.write_text(yaml.safe_dump(spec), encoding="utf-8")
-    with Emulator(token=TOKEN, time_scale=SCALE) as emulator, pytest.MonkeyPatch.context() as patch:
-        install_standard_models(emulator)
-        for model in media_models():
-            emulator.add_model(model)
-        patch.setenv("REPLICATE_API_TOKEN", TOKEN)
-        patch.setenv("REPLICATE_BASE_URL", emulator.base_url)
+    with emulated(*media_models()):
         summary = run_batch(
             spec_path,
             output_dir=base / "runs",

@@ -22,11 +22,10 @@ from replicate_batch.cli import main
 from replicate_batch.clock import Clock
 from replicate_batch.journal import journal_events as read_journal_events
 from replicate_batch.runfolder import RunFolder
+from tests.emulated import SCALE, emulated
 from tests.emulator_models import fake_png
 from tests.replicate_emulator import Emulator, Fault, ModelDef
 
-TOKEN = "r8_resume_test"
-SCALE = 0.01
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -46,25 +45,21 @@ def durations() -> Durations:
 
 
 @pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch, durations: Durations) -> Iterator[Emulator]:
-    with Emulator(token=TOKEN, time_scale=SCALE) as emulator:
-        emulator.add_model(
-            ModelDef(
-                owner="acme",
-                name="painter",
-                input_schema={
-                    "required": ["prompt"],
-                    "properties": {"prompt": {"type": "string"}, "seed": {"type": "integer", "default": 0}},
-                },
-                output_schema={"type": "array", "items": {"type": "string", "format": "uri"}},
-                predict=lambda inputs, ctx: [
-                    ctx.file(fake_png(inputs["prompt"], inputs["seed"], i), f"out-{i}.png") for i in range(2)
-                ],
-                duration_s=durations,
-            )
-        )
-        monkeypatch.setenv("REPLICATE_API_TOKEN", TOKEN)
-        monkeypatch.setenv("REPLICATE_BASE_URL", emulator.base_url)
+def emu(durations: Durations) -> Iterator[Emulator]:
+    painter = ModelDef(
+        owner="acme",
+        name="painter",
+        input_schema={
+            "required": ["prompt"],
+            "properties": {"prompt": {"type": "string"}, "seed": {"type": "integer", "default": 0}},
+        },
+        output_schema={"type": "array", "items": {"type": "string", "format": "uri"}},
+        predict=lambda inputs, ctx: [
+            ctx.file(fake_png(inputs["prompt"], inputs["seed"], i), f"out-{i}.png") for i in range(2)
+        ],
+        duration_s=durations,
+    )
+    with emulated(painter, standard=False) as emulator:
         yield emulator
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,19 +10,8 @@ import yaml
 from replicate_batch import load_results
 from replicate_batch.cli import main
 from replicate_batch.shard import parse_shard
-from tests.emulator_models import fake_png, install_standard_models
+from tests.emulator_models import fake_png
 from tests.replicate_emulator import Emulator
-
-TOKEN = "r8_shard_test"
-
-
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(token=TOKEN, time_scale=0.01) as emulator:
-        install_standard_models(emulator)
-        monkeypatch.setenv("REPLICATE_API_TOKEN", TOKEN)
-        monkeypatch.setenv("REPLICATE_BASE_URL", emulator.base_url)
-        yield emulator
 
 
 def write_spec(tmp_path: Path, rows: int = 12) -> Path:
