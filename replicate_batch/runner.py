@@ -34,7 +34,6 @@ from .schema import parse_schema
 from .shard import Shard, parse_shard
 from .spec import BatchSpec, LoadedSpec, load_spec, parse_spec
 
-POLLS_PER_MIN = 2500  # under Replicate's 3,000/min for endpoints other than create
 EXIT_OK, EXIT_FAILURES, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -272,7 +271,7 @@ def _execute(
         folder=folder,
         policy=policy,
         creates=TokenBucket(spec.rate_limit, clock),
-        polls=TokenBucket(POLLS_PER_MIN, clock),
+        polls=TokenBucket(spec.poll_limit, clock),
         downloader=Downloader(policy),
         clock=clock,
         timeout_s=spec.timeout,

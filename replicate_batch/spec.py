@@ -181,6 +181,8 @@ class BatchSpec(_Strict):
     """Predictions in flight at once, whole run."""
     rate_limit: float = Field(600, gt=0)
     """Prediction creates per minute, shared by all threads."""
+    poll_limit: float = Field(2500, gt=0)
+    """Status polls (GETs) per minute, shared by all threads; Replicate allows 3,000 for non-create calls."""
     timeout: float = Field(1800, gt=0)
     """Seconds from create to result before a prediction is canceled."""
     repeat: int = Field(1, ge=1)

@@ -206,13 +206,9 @@ def test_defaults_names_and_short_form(tmp_path: Path) -> None:
     assert loaded.name == "fridge-eval"
     assert loaded.model_names == ("flux-schnell", "llava", "gpu-box")
     spec = loaded.spec
-    assert (spec.concurrency, spec.rate_limit, spec.timeout, spec.repeat, spec.retry.max_attempts) == (
-        8,
-        600,
-        1800,
-        1,
-        4,
-    )
+    defaults = (spec.concurrency, spec.rate_limit, spec.poll_limit, spec.timeout, spec.repeat)
+    assert defaults == (8, 600, 2500, 1800, 1)
+    assert (spec.retry.max_attempts, spec.retry.initial_wait, spec.retry.on_model_error) == (4, 1.0, False)
     assert yaml.safe_load(loaded.canonical_yaml())["models"][0]["name"] == "flux-schnell"
 
 
