@@ -6,8 +6,10 @@ gradient, stripes, circles or a checkerboard. The same prompt, seed and size alw
 same pixels.
 """
 
+import atexit
 import hashlib
 import random
+import shutil
 import tempfile
 
 from cog import BaseRunner, Input, Path
@@ -83,7 +85,11 @@ def draw(style: str, size: tuple[int, int], palette: list[Colour], rng: random.R
 
 class Predictor(BaseRunner):
     def setup(self) -> None:
-        """Nothing to load: the "model" is a few drawing rules."""
+        """Nothing to load: the "model" is a few drawing rules. One folder holds every run's images."""
+        # Cog encodes the returned files before it takes the next prediction (one slot for a sync
+        # predictor), so each run may overwrite the last one's images instead of leaving a folder behind.
+        self.out_dir = Path(tempfile.mkdtemp(prefix="patterns-"))
+        atexit.register(shutil.rmtree, self.out_dir, ignore_errors=True)
 
     def run(
         self,
@@ -95,7 +101,7 @@ class Predictor(BaseRunner):
     ) -> list[Path]:
         """Draw `num_outputs` PNG images and return their paths."""
         colours = palette(prompt)
-        out_dir = Path(tempfile.mkdtemp(prefix="patterns-"))
+        out_dir = self.out_dir
         paths = []
         for index in range(num_outputs):
             rng = random.Random(f"{prompt}\x00{seed}\x00{index}")
