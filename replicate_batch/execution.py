@@ -157,7 +157,9 @@ class Execution:
             return self._finish_prediction(job, model, tracker.handed.pop(), deadline, tracker)
         if self.stop.is_set():
             raise _Stopped(None, INTERRUPTED)
-        if not self.creates.acquire(deadline):
+        if not self.creates.acquire(deadline, self.stop):
+            if self.stop.is_set():
+                raise _Stopped(None, INTERRUPTED)
             raise _Stopped(None, f"timed out after {self.timeout_s:g}s waiting for the rate limit")
         tracker.attempts += 1
         created_iso = utc_now_iso()
@@ -276,7 +278,8 @@ class Execution:
                 if self.cancel_on_stop:
                     self._cancel(model.backend, prediction.id)
                 raise _Stopped(prediction, INTERRUPTED)
-            self.polls.acquire()
+            if not self.polls.acquire(deadline, self.stop):
+                continue  # interrupted, or the budget has no slot before the deadline: the loop's top decides
             try:
                 prediction = self.policy.until(deadline)(model.backend.get, prediction.id)
             except BackendError as error:
