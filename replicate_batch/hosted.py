@@ -33,7 +33,6 @@ from .spec import REF_PATTERN
 
 TOKEN_VARIABLE = "REPLICATE_API_TOKEN"
 CANCEL_AFTER_GRACE_S = 10
-KEEPALIVE = 16
 _RESETS_IN = re.compile(r"resets in ~?(\d+(?:\.\d+)?)\s*s")
 _TRANSPORT_ERRORS = (httpx.TransportError,)
 
@@ -46,11 +45,7 @@ def make_client(
     headers = (
         {"Cancel-After": f"{math.ceil(cancel_after_s) + CANCEL_AFTER_GRACE_S}s"} if cancel_after_s else {}
     )
-    # Few idle connections: httpcore's pool does work proportional to connections x idle ones under a
-    # lock on every request, which capped one client near 30 requests/s at 500 idle (benchmarks/README.md).
-    limits = httpx.Limits(
-        max_connections=max_connections + 4, max_keepalive_connections=min(max_connections + 4, KEEPALIVE)
-    )
+    limits = httpx.Limits(max_connections=max_connections + 4, max_keepalive_connections=max_connections + 4)
     transport = httpx.HTTPTransport(limits=limits)
     client = Client(
         api_token=token,
