@@ -5,10 +5,10 @@
 
 The model finishes at once, so the run is almost all downloading. Sides, each a fresh process on
 the same files (the runner's predictions' outputs) at the same concurrency:
-  replicate_batch  the whole run: create, download (streamed, 256 KiB chunks, fsync per file), CSV
+  replicate_batch  the whole run: create, download (streamed, 256 KiB chunks), CSV
   requests         plain requests streaming each file to disk, one Session per thread
-  requests+fsync   the same, with the fsync per file the runner does (to separate that cost)
-  --whatif adds the runner again without its per-file fsync (benchmarks/whatif.py), on new predictions
+  requests+fsync   the same, with an fsync per file (the runner did that when the recorded figures
+                   were taken; it no longer does)
 Files go to a temporary folder on the same disk and are deleted after each side.
 """
 
@@ -18,7 +18,6 @@ import argparse
 import io
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -31,13 +30,13 @@ from harness import (
     ModelDef,
     PredictContext,
     TimedEmulator,
-    child_args,
     child_figures,
     cpu_s,
     emit,
     load_line,
     machine_line,
     request_kinds,
+    run_as_child,
     run_child,
     table,
 )
@@ -77,10 +76,6 @@ def run_replicate_batch(config: dict[str, Any]) -> None:
     """Child: the runner end to end."""
     from replicate_batch import run_batch
 
-    if config.get("no_fsync"):
-        from whatif import install_downloads_without_fsync
-
-        install_downloads_without_fsync()
     out_dir = Path(tempfile.mkdtemp(prefix="bench-downloads-", dir=config["tmp"]))
     spec = {
         "name": "downloads",
@@ -157,11 +152,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--predictions", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
-        "--whatif",
-        action="store_true",
-        help="also the runner without its per-file fsync (benchmarks/whatif.py)",
-    )
-    parser.add_argument(
         "--rounds", type=int, default=1, help="repeat all sides, each round on new predictions"
     )
     parser.add_argument("--quick", action="store_true", help="50 predictions")
@@ -169,10 +159,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    found = child_args(sys.argv[1:])
-    if found is not None:
-        side, config = found
-        (run_replicate_batch if side == "replicate_batch" else run_requests)(config)
+    if run_as_child({"replicate_batch": run_replicate_batch, "requests": run_requests}):
         return
     args = parse_args()
     predictions = 50 if args.quick else args.predictions
@@ -211,10 +198,6 @@ def main() -> None:
                 ("requests", "requests", {**config, "urls": urls, "fsync": False}),
                 ("requests+fsync", "requests", {**config, "urls": urls, "fsync": True}),
             ]
-            if args.whatif:
-                sides.append(
-                    ("replicate_batch, no fsync (what-if)", "replicate_batch", {**config, "no_fsync": True})
-                )
             for label, side, side_config in sides:
                 mark = emulator.mark()
                 figures = run_child(__file__, side, side_config, env)

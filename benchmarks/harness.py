@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,6 +177,16 @@ def child_args(argv: Sequence[str]) -> tuple[str, dict[str, Any]] | None:
         config: dict[str, Any] = json.loads(argv[2])
         return argv[1], config
     return None
+
+
+def run_as_child(sides: Mapping[str, Callable[[dict[str, Any]], None]]) -> bool:
+    """If this process was started by `run_child`, run the named side with its config and say so."""
+    found = child_args(sys.argv[1:])
+    if found is None:
+        return False
+    side, config = found
+    sides[side](config)
+    return True
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

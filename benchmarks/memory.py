@@ -19,7 +19,6 @@ import csv
 import io
 import itertools
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -27,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness import child_args, child_figures, emit, load_line, machine_line, run_child, table
+from harness import child_figures, emit, load_line, machine_line, run_as_child, run_child, table
 
 CONCURRENCY = 16
 SCHEMA = {
@@ -180,10 +179,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    found = child_args(sys.argv[1:])
-    if found is not None:
-        side, config = found
-        (run_imports_only if side == "imports" else run_child_batch)(config)
+    if run_as_child({"imports": run_imports_only, "batch": run_child_batch}):
         return
     args = parse_args()
     counts = [1000, 10_000] if args.quick else [int(n) for n in args.jobs.split(",")]

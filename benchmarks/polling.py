@@ -1,8 +1,8 @@
 """Polling budget: 500 predictions of 60 s each in flight at once, GETs per minute and poll intervals.
 
-    .venv/bin/python benchmarks/polling.py              # scenarios A, B, Brp, E (about 3 minutes)
-    .venv/bin/python benchmarks/polling.py --quick      # scenarios B and Brp
-    .venv/bin/python benchmarks/polling.py --scenarios A,B,C,Bp,Br,Brp --scale 1
+    .venv/bin/python benchmarks/polling.py              # scenarios A, B, Bp, E (about 3 minutes)
+    .venv/bin/python benchmarks/polling.py --quick      # scenarios B and Bp
+    .venv/bin/python benchmarks/polling.py --scenarios A,B,C,Bp --scale 1
 
 Time is scaled (default 0.5: a 60 s prediction takes 30 s of real time); every figure below is in
 model (clock) seconds, the runner's clock and the emulator running at the same scale. CPU-bound
@@ -17,9 +17,9 @@ Scenarios (500 jobs at concurrency 500 unless said, so all are in flight at once
   D  300 s predictions with the shipped 60 s sync wait: 500 polled at once, the budget binds.
   E  10 predictions of 300 s (time scale 0.1 unless --scale): the budget never binds, so the
      intervals are the schedule's own, growing from 0.5 s to the 10 s cap.
-Suffixes run a scenario with a what-if from benchmarks/whatif.py (fixes proposed in
-benchmarks/README.md): `r` the reserving bucket in place of TokenBucket, `p` split connection pools
-(`Bp`, `Brp`).
+A `p` suffix runs a scenario with split connection pools, the what-if in benchmarks/whatif.py
+(finding 1 in benchmarks/README.md), e.g. `Bp`. (The `r` suffix of the recorded figures, the
+reserving bucket, is now the package's own TokenBucket.)
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import io
 import math
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -41,13 +40,13 @@ from harness import (
     TOKEN,
     Logged,
     TimedEmulator,
-    child_args,
     child_figures,
     cpu_s,
     emit,
     load_line,
     machine_line,
     request_kinds,
+    run_as_child,
     run_child,
     table,
     text_model,
@@ -82,14 +81,9 @@ def unbudgeted_polls(life_s: float) -> int:
 def run_runner(config: dict[str, Any]) -> None:
     """Child: the runner on `jobs` rows at `concurrency`, with the scenario's patches."""
     import replicate_batch.hosted as hosted
-    import replicate_batch.runner as runner
     from replicate_batch import run_batch
     from replicate_batch.clock import Clock
 
-    if config["reserving"]:
-        from whatif import ReservingBucket
-
-        runner.TokenBucket = ReservingBucket  # type: ignore[misc,assignment]
     if config["split_pools"]:
         from whatif import install_split_pools
 
@@ -211,20 +205,18 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--scenarios",
-        default="A,B,Brp,E",
-        help="any of A-E, comma separated; suffixes r (reserving bucket) and p (split pools)",
+        default="A,B,Bp,E",
+        help="any of A-E, comma separated; suffix p (split pools)",
     )
-    parser.add_argument("--quick", action="store_true", help="scenarios B and Brp only")
+    parser.add_argument("--quick", action="store_true", help="scenarios B and Bp only")
     return parser.parse_args()
 
 
 def main() -> None:
-    found = child_args(sys.argv[1:])
-    if found is not None:
-        run_runner(found[1])
+    if run_as_child({"runner": run_runner}):
         return
     args = parse_args()
-    given = "B,Brp" if args.quick else args.scenarios
+    given = "B,Bp" if args.quick else args.scenarios
     names = [n.strip()[0].upper() + n.strip()[1:].lower() for n in given.split(",") if n.strip()]
     print(machine_line())
     print(
@@ -246,7 +238,6 @@ def main() -> None:
             "ref": model.ref,
             "scale": scale,
             "rate_limit": 12_000,  # 200 creates/s: all 500 in flight within 2.5 s
-            "reserving": "r" in name[1:],
             "split_pools": "p" in name[1:],
         }
         try:

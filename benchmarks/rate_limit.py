@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import io
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,12 +22,12 @@ from typing import Any
 from harness import (
     TOKEN,
     TimedEmulator,
-    child_args,
     child_figures,
     emit,
     load_line,
     machine_line,
     request_kinds,
+    run_as_child,
     run_child,
     table,
     text_model,
@@ -85,9 +84,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    found = child_args(sys.argv[1:])
-    if found is not None:
-        run_runner(found[1])
+    if run_as_child({"runner": run_runner}):
         return
     args = parse_args()
     limits = [60] if args.quick else [int(n) for n in args.n.split(",")]

@@ -14,7 +14,6 @@ import argparse
 import csv
 import io
 import shutil
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,13 +23,13 @@ from typing import Any
 from harness import (
     TOKEN,
     TimedEmulator,
-    child_args,
     child_figures,
     cpu_s,
     emit,
     load_line,
     machine_line,
     request_kinds,
+    run_as_child,
     run_child,
     table,
     text_model,
@@ -135,10 +134,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    found = child_args(sys.argv[1:])
-    if found is not None:
-        side, config = found
-        (run_replicate_batch if side == "replicate_batch" else run_baseline)(config)
+    if run_as_child({"replicate_batch": run_replicate_batch, "baseline": run_baseline}):
         return
     args = parse_args()
     jobs = 256 if args.quick else args.jobs
