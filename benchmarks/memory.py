@@ -4,9 +4,9 @@
     .venv/bin/python benchmarks/memory.py --quick    # 1k and 10k, rows shape only
 
 The backend is a test double behind the real `Backend` interface: every create answers a
-succeeded prediction with a short text output at once, so the run is all runner (job expansion,
-submission, journal, results.csv, progress). There is no hook to hand `run_batch` a backend, so
-the child replaces `replicate_batch.runner.make_backends` (see benchmarks/README.md).
+succeeded prediction with a short text output at once (`tests/doubles.py`, handed to `run_batch`
+through its `backends` argument), so the run is all runner (job expansion, submission, journal,
+results.csv, progress).
 
 Shapes: `rows` is a CSV with one row per job (the common case: a big data set); `matrix` is
 1/100th of the rows times a 100-value matrix key (few rows, many jobs).
@@ -17,34 +17,16 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import itertools
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from harness import child_figures, emit, load_line, machine_line, run_as_child, run_child, table
 
 CONCURRENCY = 16
-SCHEMA = {
-    "openapi": "3.0.2",
-    "components": {
-        "schemas": {
-            "Input": {
-                "type": "object",
-                "required": ["prompt"],
-                "properties": {
-                    "prompt": {"type": "string", "title": "Prompt", "x-order": 0},
-                    "seed": {"type": "integer", "title": "Seed", "x-order": 1},
-                },
-            },
-            "Output": {"type": "string", "title": "Output"},
-        }
-    },
-}
 
 
 def write_rows(path: Path, count: int) -> None:
@@ -61,49 +43,8 @@ def write_rows(path: Path, count: int) -> None:
 def run_child_batch(config: dict[str, Any]) -> None:
     """Child: run the spec with every model on the instant backend; report peak RSS."""
     from replicate_batch import run_batch, runner
-    from replicate_batch.backend import Backend, ModelInfo, OnCreated, Prediction
-    from replicate_batch.clock import utc_now_iso
+    from tests.doubles import instant_backends
 
-    class InstantBackend(Backend):
-        """Answers every create with a finished prediction, at once."""
-
-        model_ref = "bench/instant"
-
-        def __init__(self) -> None:
-            self._ids = itertools.count()
-
-        def start(self) -> ModelInfo:
-            return ModelInfo(version="instant-1", openapi_schema=SCHEMA)
-
-        def prepare_file(self, path: Path) -> str:
-            return path.as_uri()
-
-        def create(
-            self, model_input: Mapping[str, Any], on_created: OnCreated, time_left_s: float
-        ) -> Prediction:
-            prediction_id = f"p{next(self._ids)}"
-            on_created(prediction_id)
-            now = utc_now_iso()
-            return Prediction(
-                id=prediction_id,
-                status="succeeded",
-                output=f"echo: {model_input.get('prompt', '')}",
-                predict_time=0.0,
-                version="instant-1",
-                created_at=now,
-                completed_at=now,
-            )
-
-        def get(self, prediction_id: str) -> Prediction:
-            raise AssertionError("an instant prediction is never polled")
-
-        def cancel(self, prediction_id: str) -> None:
-            return None
-
-    def instant_backends(loaded: Any, *, concurrency: int, clock: Any = None) -> list[Backend]:
-        return [InstantBackend() for _ in loaded.spec.models]
-
-    runner.make_backends = instant_backends  # the missing hook: see benchmarks/README.md
     if config["no_report"] and hasattr(runner, "try_write_report"):
         runner.try_write_report = lambda *args, **kwargs: None  # to attribute the peak
     samples: list[tuple[float, float]] = []  # (seconds since start, RSS MB), to see growth over time
@@ -126,7 +67,14 @@ def run_child_batch(config: dict[str, Any]) -> None:
     }
     if config["matrix"]:
         spec["matrix"] = {"seed": list(range(config["matrix"]))}
-    summary = run_batch(spec, output_dir=out_dir, quiet=False, stdout=io.StringIO(), stderr=io.StringIO())
+    summary = run_batch(
+        spec,
+        output_dir=out_dir,
+        quiet=False,
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        backends=instant_backends(),
+    )
     wall_s = time.perf_counter() - started
     stop.set()
     sampler.join()

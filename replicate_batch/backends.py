@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Protocol
 
 from .backend import Backend
 from .clock import SYSTEM_CLOCK, Clock
@@ -10,6 +11,12 @@ from .problems import Problem, SpecError
 from .spec import LoadedSpec
 
 TOKEN_VARIABLE = "REPLICATE_API_TOKEN"
+
+
+class BackendFactory(Protocol):
+    """Builds one backend per model entry of a spec, in order (`make_backends` is the default)."""
+
+    def __call__(self, loaded: LoadedSpec, *, concurrency: int, clock: Clock) -> list[Backend]: ...
 
 
 def make_backends(loaded: LoadedSpec, *, concurrency: int, clock: Clock = SYSTEM_CLOCK) -> list[Backend]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .backend import Backend, BackendSetupError, ModelInfo, TokenRejected
-from .backends import TOKEN_VARIABLE, make_backends
+from .backends import TOKEN_VARIABLE, BackendFactory, make_backends
 from .clock import SYSTEM_CLOCK, Clock, utc_now_iso
 from .download import Downloader
 from .execution import Execution, ModelRuntime, UploadCache
@@ -98,14 +98,25 @@ def _load(spec: str | Path | Mapping[str, Any] | BatchSpec) -> LoadedSpec:
     return parse_spec(spec)
 
 
-def prepare(loaded: LoadedSpec, *, concurrency: int, clock: Clock = SYSTEM_CLOCK) -> _Prepared:
+def prepare(
+    loaded: LoadedSpec,
+    *,
+    concurrency: int,
+    clock: Clock = SYSTEM_CLOCK,
+    backends: BackendFactory = make_backends,
+) -> _Prepared:
     """Everything before the first create: rows, backends, versions, schemas, preflight."""
     rows = load_rows(loaded)
-    backends = make_backends(loaded, concurrency=concurrency, clock=clock)
-    prepared = _Prepared(loaded, rows, [], backends, [])
+    built = backends(loaded, concurrency=concurrency, clock=clock)
+    if len(built) != len(loaded.spec.models):
+        stop_backends(built)
+        raise ValueError(
+            f"the backend factory built {len(built)} backends for {len(loaded.spec.models)} models"
+        )
+    prepared = _Prepared(loaded, rows, [], built, [])
     try:
         problems: list[Problem] = []
-        for index, (backend, model, name) in enumerate(zip(backends, loaded.spec.models, loaded.model_names)):
+        for index, (backend, model, name) in enumerate(zip(built, loaded.spec.models, loaded.model_names)):
             try:
                 info = backend.start()
             except BackendSetupError as error:
@@ -126,7 +137,7 @@ def prepare(loaded: LoadedSpec, *, concurrency: int, clock: Clock = SYSTEM_CLOCK
             raise SpecError([*problems, *checked.problems])
         prepared.notes, prepared.files = checked.notes, len(checked.files)
     except BaseException:
-        stop_backends(backends)
+        stop_backends(built)
         raise
     return prepared
 
@@ -178,12 +189,15 @@ def run_batch(
     clock: Clock | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    backends: BackendFactory | None = None,
 ) -> RunSummary:
     """Run a spec (a path, a mapping or a BatchSpec) and return how it ended.
 
     `resume` continues the run in that folder: succeeded jobs are kept, predictions created but not
     finished are picked up by id, the rest run. `shard` ("K/N") runs only the K-th of N
-    deterministic slices of the jobs (by `job_id`). Raises SpecError (nothing was created) or
+    deterministic slices of the jobs (by `job_id`). `backends` builds the models' backends
+    (default: Replicate for refs, Cog for local models); tests and benchmarks pass in-process doubles.
+    Raises SpecError (nothing was created) or
     Interrupted (state saved, resumable).
     """
     clock = clock or SYSTEM_CLOCK
@@ -197,7 +211,7 @@ def run_batch(
             shard = parse_shard(shard)
         except ValueError as error:
             raise SpecError.single("--shard", "", str(error)) from None
-    prepared = prepare(loaded, concurrency=concurrency, clock=clock)
+    prepared = prepare(loaded, concurrency=concurrency, clock=clock, backends=backends or make_backends)
     prepared.shard = shard
     try:
         if not quiet:
