@@ -73,9 +73,9 @@ class TimedEmulator(Emulator):
         self.timed: list[Logged] = []
         self._timed_lock = threading.Lock()
 
-    def _handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Any:
+    def _handle(self, method: str, target: str, headers: dict[str, str], raw: bytes, peer: str = "") -> Any:
         start = time.time()
-        reply = super()._handle(method, target, headers, raw)
+        reply = super()._handle(method, target, headers, raw, peer)
         path = target.partition("?")[0]
         route = replicate_emulator._route(method, path)
         state = getattr(reply, "prediction", None)

@@ -1,8 +1,8 @@
 """Polling budget: 500 predictions of 60 s each in flight at once, GETs per minute and poll intervals.
 
-    .venv/bin/python benchmarks/polling.py              # scenarios A, B, Bp, E (about 3 minutes)
-    .venv/bin/python benchmarks/polling.py --quick      # scenarios B and Bp
-    .venv/bin/python benchmarks/polling.py --scenarios A,B,C,Bp --scale 1
+    .venv/bin/python benchmarks/polling.py              # scenarios A, B, E (about 3 minutes)
+    .venv/bin/python benchmarks/polling.py --quick      # scenario B
+    .venv/bin/python benchmarks/polling.py --scenarios A,B,C --scale 1
 
 Time is scaled (default 0.5: a 60 s prediction takes 30 s of real time); every figure below is in
 model (clock) seconds, the runner's clock and the emulator running at the same scale. CPU-bound
@@ -17,9 +17,8 @@ Scenarios (500 jobs at concurrency 500 unless said, so all are in flight at once
   D  300 s predictions with the shipped 60 s sync wait: 500 polled at once, the budget binds.
   E  10 predictions of 300 s (time scale 0.1 unless --scale): the budget never binds, so the
      intervals are the schedule's own, growing from 0.5 s to the 10 s cap.
-A `p` suffix runs a scenario with split connection pools, the what-if in benchmarks/whatif.py
-(finding 1 in benchmarks/README.md), e.g. `Bp`. (The `r` suffix of the recorded figures, the
-reserving bucket, is now the package's own TokenBucket.)
+(The `p` and `r` suffixes of figures recorded on 2026-11-26, split connection pools and the reserving
+bucket, were what-ifs then; both are the package's own code now.)
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from __future__ import annotations
 import argparse
 import bisect
 import io
-import math
 import shutil
 import statistics
 import tempfile
@@ -84,10 +82,6 @@ def run_runner(config: dict[str, Any]) -> None:
     from replicate_batch import run_batch
     from replicate_batch.clock import Clock
 
-    if config["split_pools"]:
-        from whatif import install_split_pools
-
-        install_split_pools()
     if config["sync_wait_s"] is not None:
         original = hosted.ReplicateBackend.__init__
         wait_s = config["sync_wait_s"]
@@ -184,7 +178,7 @@ def analyse(
         "polling_span": (get_times[-1] - get_times[0]) if get_times else 0.0,
         "budget": budget,
         "scale": scale,
-        "within_budget": busiest_window(get_times, 60.0) <= budget + math.ceil(budget / 60),
+        "within_budget": busiest_window(get_times, 60.0) <= budget,
         "bands": bands,
         "lag_median": statistics.median(lags) if lags else 0.0,
         "lag_max": max(lags, default=0.0),
@@ -205,10 +199,10 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--scenarios",
-        default="A,B,Bp,E",
-        help="any of A-E, comma separated; suffix p (split pools)",
+        default="A,B,E",
+        help="any of A-E, comma separated",
     )
-    parser.add_argument("--quick", action="store_true", help="scenarios B and Bp only")
+    parser.add_argument("--quick", action="store_true", help="scenario B only")
     return parser.parse_args()
 
 
@@ -216,8 +210,8 @@ def main() -> None:
     if run_as_child({"runner": run_runner}):
         return
     args = parse_args()
-    given = "B,Bp" if args.quick else args.scenarios
-    names = [n.strip()[0].upper() + n.strip()[1:].lower() for n in given.split(",") if n.strip()]
+    given = "B" if args.quick else args.scenarios
+    names = [n.strip().upper() for n in given.split(",") if n.strip()]
     print(machine_line())
     print(
         "polling: N predictions at concurrency N (all in flight at once); time scaled (1 model second = "
@@ -225,7 +219,7 @@ def main() -> None:
     )
     results = []
     for name in names:
-        scenario = SCENARIOS[name[0]]
+        scenario = SCENARIOS[name]
         jobs = args.jobs or scenario.get("jobs", 500)
         scale = args.scale or scenario.get("scale", DEFAULT_SCALE)
         emulator = TimedEmulator(token=TOKEN, time_scale=scale)
@@ -238,7 +232,6 @@ def main() -> None:
             "ref": model.ref,
             "scale": scale,
             "rate_limit": 12_000,  # 200 creates/s: all 500 in flight within 2.5 s
-            "split_pools": "p" in name[1:],
         }
         try:
             mark, emu_cpu_s = emulator.mark(), cpu_s()
@@ -315,8 +308,8 @@ def main() -> None:
         "that saw the last completion) + end_s (-> run_batch returned);\ncreates_by_s: first create -> "
         "last create sent; last_done_s: first create -> "
         "last prediction completed on the server;\n"
-        "busiest_60s: most GETs in any 60 model-second window; in_budget: busiest_60s <= budget + the "
-        "one second's burst the bucket allows;\nbusiest_10s_x6: the busiest 10 s, as a per-minute rate; "
+        "busiest_60s: most GETs in any 60 model-second window; in_budget: busiest_60s <= budget;\n"
+        "busiest_10s_x6: the busiest 10 s, as a per-minute rate; "
         "lag: model seconds from a "
         "prediction's completion to the runner's answer that saw it (create or poll)"
     )

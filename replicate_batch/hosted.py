@@ -37,20 +37,37 @@ _RESETS_IN = re.compile(r"resets in ~?(\d+(?:\.\d+)?)\s*s")
 _TRANSPORT_ERRORS = (httpx.TransportError,)
 
 
+# Polls, cancels and lookups share one small pool of their own. httpcore's pool does work in
+# proportion to connections x idle connections on every request start and close (0.28 ms at 68
+# connections, 16 ms at 504: benchmarks/pool_scan.py), so polls must not go through the create pool,
+# which keeps one connection per running create alive so that waves of creates reuse them.
+POLL_CONNECTIONS = 16
+# Requests queue for a connection of the small pool; a budgeted poll may wait its turn that long.
+POLL_POOL_WAIT_S = 60.0
+
+
 def make_client(
-    token: str, *, max_connections: int, cancel_after_s: float | None
+    token: str,
+    *,
+    max_connections: int,
+    cancel_after_s: float | None = None,
+    pool_wait_s: float | None = None,
 ) -> tuple[Client, httpx.HTTPTransport]:
-    """A client whose 429 answers carry `retry_after`, with a connection pool sized for the run."""
+    """A client whose 429 answers carry `retry_after`, keeping up to `max_connections` alive."""
     # The runner cancels at `timeout` itself; the server's own stop is the backstop if the runner dies.
     headers = (
         {"Cancel-After": f"{math.ceil(cancel_after_s) + CANCEL_AFTER_GRACE_S}s"} if cancel_after_s else {}
     )
-    limits = httpx.Limits(max_connections=max_connections + 4, max_keepalive_connections=max_connections + 4)
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
     transport = httpx.HTTPTransport(limits=limits)
+    timeout = None
+    if pool_wait_s is not None:  # otherwise the client's own default (5 s; read 30 s; pool 10 s)
+        timeout = httpx.Timeout(5.0, read=30.0, write=30.0, connect=5.0, pool=pool_wait_s)
     client = Client(
         api_token=token,
         headers=headers,
         transport=transport,
+        timeout=timeout,
         event_hooks={"response": [_raise_throttled]},
     )
     return client, transport
@@ -119,7 +136,11 @@ def _prediction(p: Any) -> Prediction:
 
 
 class ReplicateBackend(Backend):
-    """A model on Replicate's hosted API; the version is pinned once at start."""
+    """A model on Replicate's hosted API; the version is pinned once at start.
+
+    Creates and uploads go through a pool sized for `max_connections` running creates; polls,
+    cancels and lookups through a small pool of their own (`POLL_CONNECTIONS`).
+    """
 
     can_find_created = True
 
@@ -138,7 +159,10 @@ class ReplicateBackend(Backend):
         self.model_ref = ref
         self.owner, self.name, self.version = match["owner"], match["name"], match["version"]
         self.client, self._transport = make_client(
-            token, max_connections=max_connections, cancel_after_s=cancel_after_s
+            token, max_connections=max_connections + 4, cancel_after_s=cancel_after_s
+        )
+        self.poll_client, self._poll_transport = make_client(
+            token, max_connections=min(max_connections + 4, POLL_CONNECTIONS), pool_wait_s=POLL_POOL_WAIT_S
         )
         self.sync_wait_s = sync_wait_s
         # Official models may refuse version creates; then the model endpoint is used (see create).
@@ -163,8 +187,9 @@ class ReplicateBackend(Backend):
         return ModelInfo(version=version.id, openapi_schema=version.openapi_schema)
 
     def stop(self) -> None:
-        """Close the client's connections."""
+        """Close both pools' connections."""
         self._transport.close()
+        self._poll_transport.close()
 
     def prepare_file(self, path: Path) -> str:
         """Upload a local file with `POST /v1/files`; the input gets its URL."""
@@ -202,14 +227,14 @@ class ReplicateBackend(Backend):
     def get(self, prediction_id: str) -> Prediction:
         """`GET /v1/predictions/{id}`."""
         try:
-            return _prediction(self.client.predictions.get(prediction_id))
+            return _prediction(self.poll_client.predictions.get(prediction_id))
         except Exception as error:
             raise _translate(error, f"poll {prediction_id}") from None
 
     def cancel(self, prediction_id: str) -> None:
         """`POST /v1/predictions/{id}/cancel`."""
         try:
-            self.client.predictions.cancel(prediction_id)
+            self.poll_client.predictions.cancel(prediction_id)
         except Exception as error:
             raise _translate(error, f"cancel {prediction_id}") from None
 
@@ -220,7 +245,7 @@ class ReplicateBackend(Backend):
         cursor: Any = ...
         try:
             while True:
-                page = self.client.predictions.list(cursor)
+                page = self.poll_client.predictions.list(cursor)
                 for found in page.results:
                     if parse_iso(found.created_at) < since:
                         return None

@@ -27,6 +27,17 @@ class TokenBucket:
         self._next_slot = now + self._tolerance
         self._paused_until = now
 
+    @classmethod
+    def at_most(cls, per_minute: float, clock: Clock) -> TokenBucket:
+        """A bucket that never allows more than `per_minute` in any 60-second window, burst included.
+
+        A window holds the burst plus 60 s of refill, so the pace is set a little under `per_minute`:
+        60/61 of it when the burst is a second's worth, one less when the burst is a single slot.
+        """
+        if per_minute * 60 / 61 >= 60:
+            return cls(per_minute * 60 / 61, clock)
+        return cls(max(per_minute - 1, per_minute / 2), clock)
+
     def acquire(self, deadline: float | None = None, stop: threading.Event | None = None) -> bool:
         """Wait for this caller's slot; False if `deadline` (clock time) would pass first or `stop` is set."""
         with self._lock:

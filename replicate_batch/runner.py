@@ -288,7 +288,7 @@ def _execute(
         folder=folder,
         policy=policy,
         creates=TokenBucket(spec.rate_limit * CREATE_PACE, clock),
-        polls=TokenBucket(spec.poll_limit, clock),
+        polls=TokenBucket.at_most(spec.poll_limit, clock),
         downloader=Downloader(policy),
         clock=clock,
         timeout_s=spec.timeout,

@@ -159,6 +159,7 @@ class Request:
     body: Any
     headers: dict[str, str]
     query: str = ""
+    peer: str = ""  # the client's address and port: which connection the request came on
 
 
 @dataclass(eq=False)
@@ -509,14 +510,16 @@ class Emulator:
 
     # -- request plumbing ---------------------------------------------------------------------
 
-    def _handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> _Reply:
+    def _handle(
+        self, method: str, target: str, headers: dict[str, str], raw: bytes, peer: str = ""
+    ) -> _Reply:
         path, _, query = target.partition("?")
         route = _route(method, path)
         body: Any = raw or None
         if raw and "json" in headers.get("content-type", ""):
             with contextlib.suppress(ValueError):
                 body = json.loads(raw)
-        req = Request(method, path, route[0] if route else "other", body, headers, query)
+        req = Request(method, path, route[0] if route else "other", body, headers, query, peer)
         with self._cond:
             self.requests.append(req)
         if not path.startswith("/delivery/") and not self._authorized(headers):
@@ -1093,7 +1096,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """Answer any method through the emulator."""
         raw = self._read_body()
         headers = {k.lower(): v for k, v in self.headers.items()}
-        reply = self.server.emulator._handle(self.command, self.path, headers, raw)
+        peer = "{}:{}".format(*self.client_address[:2])
+        reply = self.server.emulator._handle(self.command, self.path, headers, raw, peer)
         if reply.drop:
             self.close_connection = True  # no status line at all: the client sees a disconnect
             return

@@ -15,6 +15,7 @@ import yaml
 from replicate_batch import load_results, run_batch
 from replicate_batch.cli import main
 from replicate_batch.clock import Clock
+from replicate_batch.hosted import POLL_CONNECTIONS
 from replicate_batch.results import COLUMNS
 from tests.clocks import FakeClock
 from tests.emulated import SCALE, TOKEN
@@ -377,3 +378,18 @@ def test_the_wait_a_429_asks_for_is_honoured(
     assert summary.exit_code == 0
     assert wait_s in clock.sleeps
     assert one(load_results(summary.run_dir)).attempts == 1
+
+
+def test_polls_and_cancels_go_through_a_small_pool_of_their_own(emu: Emulator, tmp_path: Path) -> None:
+    # 20 predictions outlive the 60 s sync wait and are polled; 4 more outlive the timeout and are canceled.
+    rows = [{"prompt": f"p{i}", "seconds": 65 if i < 20 else 400} for i in range(24)]
+    _, df = run({"models": ["acme/echo"], "timeout": 150, "inputs": rows}, tmp_path, concurrency=24)
+    assert sorted(df.status.value_counts().items()) == [("canceled", 4), ("succeeded", 20)]
+
+    def peers(endpoint: str) -> set[str]:
+        return {r.peer for r in emu.requests if r.endpoint == endpoint}
+
+    polls_and_cancels = peers("get") | peers("cancel")
+    assert peers("get") and peers("cancel") and peers("create")
+    assert not polls_and_cancels & peers("create")
+    assert len(polls_and_cancels) <= POLL_CONNECTIONS < 24
