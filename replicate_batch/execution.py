@@ -281,12 +281,19 @@ class Execution:
             if not self.polls.acquire(deadline, self.stop):
                 continue  # interrupted, or the budget has no slot before the deadline: the loop's top decides
             try:
-                prediction = self.policy.until(deadline)(model.backend.get, prediction.id)
+                prediction = self.policy.until(deadline)(self._get, model.backend, prediction.id)
             except BackendError as error:
                 # Never let a polling problem look like a failed create: that would create again.
                 raise _Fatal(f"lost track of prediction {prediction.id}: {error}") from None
             tracker.last = prediction
         return prediction
+
+    def _get(self, backend: Backend, prediction_id: str) -> Prediction:
+        try:
+            return backend.get(prediction_id)
+        except Throttled as throttled:  # the budget is shared: every poll waits, not just this one
+            self.polls.pause(throttled.retry_after_s or 1.0)
+            raise
 
     def _cancel(self, backend: Backend, prediction_id: str) -> None:
         with self._lock:  # on Ctrl-C both the main thread and the worker may try; once is enough

@@ -46,12 +46,32 @@ POLL_CONNECTIONS = 16
 POLL_POOL_WAIT_S = 60.0
 
 
+class _ThrottledTransport(httpx.HTTPTransport):
+    """Raises `Throttled` on a 429 below the client's own retry layer.
+
+    The client retries a GET refused with 429 up to 9 times inside its transport, sleeping in real
+    time for as long as `Retry-After` says (uncapped), in each thread on its own. Raised here, the
+    refusal reaches the runner, which pauses every poll and waits on its own clock.
+    """
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if response.status_code == 429:
+            try:
+                response.read()
+            finally:
+                response.close()
+            _raise_throttled(response)
+        return response
+
+
 def make_client(
     token: str,
     *,
     max_connections: int,
     cancel_after_s: float | None = None,
     pool_wait_s: float | None = None,
+    raise_429_early: bool = False,
 ) -> tuple[Client, httpx.HTTPTransport]:
     """A client whose 429 answers carry `retry_after`, keeping up to `max_connections` alive."""
     # The runner cancels at `timeout` itself; the server's own stop is the backstop if the runner dies.
@@ -59,7 +79,7 @@ def make_client(
         {"Cancel-After": f"{math.ceil(cancel_after_s) + CANCEL_AFTER_GRACE_S}s"} if cancel_after_s else {}
     )
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    transport = httpx.HTTPTransport(limits=limits)
+    transport = (_ThrottledTransport if raise_429_early else httpx.HTTPTransport)(limits=limits)
     timeout = None
     if pool_wait_s is not None:  # otherwise the client's own default (5 s; read 30 s; pool 10 s)
         timeout = httpx.Timeout(5.0, read=30.0, write=30.0, connect=5.0, pool=pool_wait_s)
@@ -162,7 +182,10 @@ class ReplicateBackend(Backend):
             token, max_connections=max_connections + 4, cancel_after_s=cancel_after_s
         )
         self.poll_client, self._poll_transport = make_client(
-            token, max_connections=min(max_connections + 4, POLL_CONNECTIONS), pool_wait_s=POLL_POOL_WAIT_S
+            token,
+            max_connections=min(max_connections + 4, POLL_CONNECTIONS),
+            pool_wait_s=POLL_POOL_WAIT_S,
+            raise_429_early=True,
         )
         self.sync_wait_s = sync_wait_s
         # Official models may refuse version creates; then the model endpoint is used (see create).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -393,3 +394,13 @@ def test_polls_and_cancels_go_through_a_small_pool_of_their_own(emu: Emulator, t
     assert peers("get") and peers("cancel") and peers("create")
     assert not polls_and_cancels & peers("create")
     assert len(polls_and_cancels) <= POLL_CONNECTIONS < 24
+
+
+def test_a_throttled_poll_is_waited_out_on_the_runners_clock(emu: Emulator, tmp_path: Path) -> None:
+    # The client itself would sleep out Retry-After in real time (uncapped) before we ever saw the 429.
+    emu.add_fault(Fault("get", status=429, headers={"Retry-After": "120"}, times=2))
+    started = time.monotonic()
+    _, df = run({"models": ["acme/echo"], "inputs": [{"prompt": "p", "seconds": 65}]}, tmp_path)
+    assert time.monotonic() - started < 60
+    assert (one(df).status, one(df).attempts) == ("succeeded", 1)
+    assert creates(emu) == 1 and emu.count("get") >= 3
