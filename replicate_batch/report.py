@@ -5,7 +5,9 @@ relative to the run folder (`files/<model>/<row>/...`, so the page works from `f
 stays in its run folder), and input images are embedded as data URIs when small (at most
 `EMBED_MAX_BYTES` each and `EMBED_TOTAL_BYTES` in all), else referenced by a relative path.
 The grid is drawn by the page's script from an embedded JSON document, in chunks, with lazy thumbnails,
-so a run of 8,000 jobs opens quickly.
+so a run of 8,000 jobs opens quickly. A run of more than `MAX_JOBS` jobs embeds a bounded part of its grid
+(report_selection.py says which) under a banner that says so; its summary still counts every result, and
+writing it holds only the embedded rows in memory.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import json
 import mimetypes
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 from urllib.parse import quote
 
 from .report_html import render_page
-from .run_records import RunRecords, as_cell, load_run, model_stats, pretty_output, seconds
+from .report_selection import MAX_JOBS, RunShape, Selection, select_jobs, survey
+from .run_records import RunRecords, as_cell, load_run, pretty_output, read_results, seconds
 
 REPORT_NAME = "report.html"
 EMBED_MAX_BYTES = 256 * 1024
@@ -128,13 +132,17 @@ def _files(record: Mapping[str, str]) -> list[list[str]]:
     return [[relative_href(p), PurePosixPath(p).name, media_kind(p)] for p in paths if isinstance(p, str)]
 
 
-def page_data(run: RunRecords) -> dict[str, Any]:
-    """What the page's script draws: models, grid rows (inputs and job indices per model), jobs."""
-    models = run.model_names
+def page_data(run: RunRecords, shape: RunShape | None = None) -> dict[str, Any]:
+    """What the page's script draws: models, grid rows (inputs and job indices per model), jobs.
+
+    `shape` is the whole run's (`survey`) when `run.results` holds only the jobs to show.
+    """
+    shape = shape or survey(run, run.results)
+    models = shape.models
     defaults = run.model_defaults()
     matrix = {k: [as_cell(v) for v in run.spec["matrix"][k] or []] for k in run.matrix_keys}
-    shared = [k for k in run.matrix_keys if all(r.get(f"input.{k}") for r in run.results)]
-    repeats = any(r.get("repeat", "0") not in ("", "0") for r in run.results)
+    shared = shape.shared
+    repeats = shape.repeats
     row_rank = _row_order(run)
     inputs = _InputFiles(run)
 
@@ -206,8 +214,10 @@ def _row_inputs(
     return list(shown.values())
 
 
-def render_report(run: RunRecords) -> str:
-    """The whole page, as a string."""
+def render_report(run: RunRecords, shape: RunShape | None = None, selection: Selection | None = None) -> str:
+    """The whole page, as a string: of every job in `run.results`, or of `selection` out of `shape`."""
+    shape = shape or survey(run, run.results)
+    selection = selection or Selection(run.results, shape.jobs, shape.failed, shape.failed, 0)
     defaults = run.model_defaults()
     refs = {str(m.get("name")): m for m in run.manifest.get("models") or [] if isinstance(m, Mapping)}
     models = [
@@ -217,17 +227,23 @@ def render_report(run: RunRecords) -> str:
             "version": str(refs.get(name, {}).get("version") or ""),
             "defaults": " ".join(f"{k}={v}" for k, v in defaults.get(name, {}).items()),
         }
-        for name in run.model_names
+        for name in shape.models
     ]
-    return render_page(run.run_id, run.manifest, models, model_stats(run), page_data(run))
+    return render_page(run.run_id, run.manifest, models, shape.stats, page_data(run, shape), selection)
 
 
-def write_report(run_dir: str | Path) -> Path:
-    """Write (or rewrite) `report.html` in a run folder; returns its path."""
-    run = load_run(run_dir)
+def write_report(run_dir: str | Path, *, max_jobs: int = MAX_JOBS) -> Path:
+    """Write (or rewrite) `report.html` in a run folder; returns its path.
+
+    The grid embeds at most `max_jobs` jobs; `results.csv` is streamed, never held whole.
+    """
+    run = load_run(run_dir, with_results=False)
+    shape = survey(run, read_results(run.path))
+    selection = select_jobs(run, shape, max_jobs)
     target = run.path / REPORT_NAME
     part = run.path / (REPORT_NAME + ".part")
-    part.write_text(render_report(run), encoding="utf-8")
+    page = render_report(replace(run, results=selection.records), shape, selection)
+    part.write_text(page, encoding="utf-8")
     os.replace(part, target)
     return target
 

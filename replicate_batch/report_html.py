@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from .report_selection import Selection
 from .run_records import ModelStats
 
 # Nothing may load from the network: only the page's own inline code, and files beside it.
@@ -58,6 +59,7 @@ img.thumb{max-width:150px;max-height:150px;min-width:24px;min-height:24px;displa
 audio{width:100%}
 video{max-width:100%;max-height:220px}
 #grid.failed-only .job.succeeded,#grid.failed-only .gridrow.all-ok{display:none}
+.banner{margin:0 20px 12px;padding:8px 12px;border:1px solid #d4a72c;border-radius:6px;background:#fff8c5}
 """
 
 SCRIPT = """
@@ -236,14 +238,39 @@ def _meta(manifest: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def _banner(shown: Selection, rows: int) -> str:
+    """Says that the grid shows part of the run, which part, and where the rest is."""
+    n, total = f"{len(shown.records):,}", f"{shown.jobs:,}"
+    parts = []
+    if shown.failed_shown == shown.failed and shown.failed:
+        parts.append(f"all {shown.failed:,} failed or canceled jobs, with the rest of their rows")
+    elif shown.failed:
+        parts.append(
+            f"{shown.failed_shown:,} of the {shown.failed:,} failed or canceled jobs (the first in input "
+            "order), with the rest of their rows"
+        )
+    if shown.other_rows:
+        parts.append(f"the first {shown.other_rows:,} other grid rows in input order")
+    what = " and ".join(parts) or f"{rows:,} grid rows"
+    return (
+        f"<div class='banner' id='partial' role='note'><b>Showing {n} of {total} results</b>: {what}. "
+        f"Every result is in <a href='results.csv'>results.csv</a> beside this file. The summary above "
+        f"counts all {total}; the failed-only filter and the sorting act on the {n} shown.</div>"
+    )
+
+
 def render_page(
     run_id: str,
     manifest: Mapping[str, Any],
     models: Sequence[Mapping[str, str]],
     stats: Sequence[ModelStats],
     data: Mapping[str, Any],
+    shown: Selection,
 ) -> str:
-    """The report page: header, summary table, controls, an empty grid and the data to fill it."""
+    """The report page: header, summary table, controls, an empty grid and the data to fill it.
+
+    `shown` says which of the run's jobs `data` holds; when not all, a banner says so.
+    """
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
     header_cells = "".join(
         f"<div role='columnheader'>{escape(m['name'])}<div class='muted'>{escape(m['ref'])}</div>"
@@ -254,7 +281,11 @@ def render_page(
         f"<option value='slow:{i}'>wall time of {escape(m['name'])}, slowest first</option>"
         for i, m in enumerate(models)
     )
-    failed = sum(s.failed + s.canceled for s in stats if s.model == "total")
+    failed, jobs, banner = f"{shown.failed:,}", f"{len(data['jobs']):,} jobs", ""
+    if not shown.is_complete:
+        failed = f"{shown.failed_shown:,} of {shown.failed:,} shown"
+        jobs = f"{len(data['jobs']):,} of {shown.jobs:,} jobs shown"
+        banner = _banner(shown, len(data["rows"]))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
@@ -264,12 +295,12 @@ def render_page(
 <body>
 <header><h1>{escape(run_id)}</h1><div class="meta-line">{_meta(manifest)}</div></header>
 <section><h2>Summary</h2>{_summary(models, stats)}</section>
-<div class="controls">
+{banner}<div class="controls">
 <label><input type="checkbox" id="failed-only"> only failed and canceled ({failed})</label>
 <label>sort <select id="sort"><option value="input">input order</option>
 <option value="slow">wall time, slowest first</option><option value="fast">wall time, fastest first</option>
 {options}</select></label>
-<span class="muted">{len(data["rows"])} rows · {len(data["jobs"])} jobs · times: wall clock, then model
+<span class="muted">{len(data["rows"]):,} rows · {jobs} · times: wall clock, then model
 (predict_time) · click an image for full size</span>
 </div>
 <noscript><p>The grid needs JavaScript; the data is in results.csv beside this file.</p></noscript>

@@ -2,6 +2,7 @@
 
 The report and `compare` read runs through this module; it reads `results.csv` with the `csv` module,
 so every value is the string the run wrote (no dtype guessing) and a run of 8,000 jobs loads quickly.
+`read_results` and `StatsTally` let the report go over a run of any size without holding its rows.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import csv
 import json
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,28 +91,45 @@ def as_cell(value: Any) -> str:
     return str(value)
 
 
-def load_run(path: str | Path) -> RunRecords:
-    """Read a run folder; raises NotARunFolder when it has no `results.csv`."""
+def load_run(path: str | Path, *, with_results: bool = True) -> RunRecords:
+    """Read a run folder; raises NotARunFolder when it has no `results.csv`.
+
+    With `with_results` False only the columns, manifest and spec are read and `results` is empty: a
+    caller that must not hold every row streams them with `read_results`.
+    """
     path = Path(path)
     results_path = path / RESULTS_NAME
     if not results_path.is_file():
         raise NotARunFolder(f"{path} is not a run folder: it has no {RESULTS_NAME}")
     with open(results_path, encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or list(header[: len(COLUMNS)]) != list(COLUMNS):
-            raise NotARunFolder(f"{results_path} does not start with the results columns")
-        # A run killed mid-write can leave its last line cut short: only whole rows count.
-        results = [dict(zip(header, row)) for row in reader if len(row) == len(header)]
+        header = _checked_header(results_path, next(csv.reader(handle), None))
     extra = header[len(COLUMNS) :]
     return RunRecords(
         path=path,
-        results=results,
+        results=list(read_results(path)) if with_results else [],
         manifest=_read_json(path / "manifest.json"),
         spec=_read_yaml(path / "spec.yaml"),
         input_columns=[c.removeprefix("input.") for c in extra if c.startswith("input.")],
         metadata_columns=[c for c in extra if not c.startswith("input.")],
     )
+
+
+def read_results(path: str | Path) -> Iterator[dict[str, str]]:
+    """A run folder's `results.csv` rows one at a time, as written, in file order."""
+    results_path = Path(path) / RESULTS_NAME
+    with open(results_path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = _checked_header(results_path, next(reader, None))
+        width = len(header)
+        for row in reader:
+            if len(row) == width:  # a run killed mid-write can leave its last line cut short
+                yield dict(zip(header, row))
+
+
+def _checked_header(results_path: Path, header: list[str] | None) -> list[str]:
+    if header is None or list(header[: len(COLUMNS)]) != list(COLUMNS):
+        raise NotARunFolder(f"{results_path} does not start with the results columns")
+    return header
 
 
 def _read_json(path: Path) -> Mapping[str, Any]:
@@ -160,21 +180,72 @@ class ModelStats:
     predict_s: float
 
 
+class _Tally:
+    """One model's running counts, predict-time sum and wall times (8 bytes a job)."""
+
+    def __init__(self) -> None:
+        self.statuses: Counter[str] = Counter()
+        self.walls = array("d")
+        self.predict_s = 0.0
+
+    def add(self, record: Mapping[str, str]) -> None:
+        self.statuses[record.get("status", "")] += 1
+        wall = seconds(record.get("wall_time"))
+        if wall is not None:
+            self.walls.append(wall)
+        self.predict_s += seconds(record.get("predict_time")) or 0.0
+
+    def stats(self, model: str) -> ModelStats:
+        walls = sorted(self.walls)
+        return ModelStats(
+            model=model,
+            jobs=self.statuses.total(),
+            succeeded=self.statuses["succeeded"],
+            failed=self.statuses["failed"],
+            canceled=self.statuses["canceled"],
+            median_wall_s=statistics.median(walls) if walls else None,
+            p90_wall_s=percentile(walls, 0.9),
+            predict_s=self.predict_s,
+        )
+
+
+class StatsTally:
+    """`ModelStats` per model and in total, gathered one record at a time (a run need not fit in memory)."""
+
+    def __init__(self, models: Iterable[str] = ()) -> None:
+        self._models = {name: _Tally() for name in models}
+        self._total = _Tally()
+
+    def add(self, record: Mapping[str, str]) -> None:
+        """Count one results row."""
+        tally = self._models.get(record["model"])
+        if tally is None:
+            tally = self._models[record["model"]] = _Tally()
+        tally.add(record)
+        self._total.add(record)
+
+    @property
+    def model_names(self) -> list[str]:
+        """The models given at the start, then any others in the order their first record came."""
+        return list(self._models)
+
+    @property
+    def jobs(self) -> int:
+        """How many records were counted."""
+        return self._total.statuses.total()
+
+    def stats(self) -> list[ModelStats]:
+        """One `ModelStats` per model that has jobs, in `model_names` order, then `total`."""
+        rows = [tally.stats(name) for name, tally in self._models.items() if tally.statuses]
+        return [*rows, self._total.stats("total")]
+
+
 def stats_of(model: str, records: Iterable[Mapping[str, str]]) -> ModelStats:
     """Counts, median and p90 wall time (over every job that has one) and total predict time."""
-    records = list(records)
-    walls = sorted(w for w in (seconds(r.get("wall_time")) for r in records) if w is not None)
-    statuses = [r.get("status", "") for r in records]
-    return ModelStats(
-        model=model,
-        jobs=len(records),
-        succeeded=statuses.count("succeeded"),
-        failed=statuses.count("failed"),
-        canceled=statuses.count("canceled"),
-        median_wall_s=statistics.median(walls) if walls else None,
-        p90_wall_s=percentile(walls, 0.9),
-        predict_s=sum(seconds(r.get("predict_time")) or 0.0 for r in records),
-    )
+    tally = _Tally()
+    for record in records:
+        tally.add(record)
+    return tally.stats(model)
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
@@ -189,8 +260,7 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
 
 def model_stats(run: RunRecords) -> list[ModelStats]:
     """One `ModelStats` per model in spec order, then `total`."""
-    by_model: dict[str, list[dict[str, str]]] = {name: [] for name in run.model_names}
+    tally = StatsTally(run.model_names)
     for record in run.results:
-        by_model[record["model"]].append(record)
-    rows = [stats_of(name, records) for name, records in by_model.items() if records]
-    return [*rows, stats_of("total", run.results)]
+        tally.add(record)
+    return tally.stats()

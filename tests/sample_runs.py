@@ -51,10 +51,11 @@ def tone_wav(seconds: float = 0.2, rate: int = 8000) -> bytes:
     return buffer.getvalue()
 
 
-def write_synthetic_run(folder: Path, rows: int, *, failed_every: int = 25) -> Path:
+def write_synthetic_run(folder: Path, rows: int, *, failed_every: int = 25, write_files: bool = True) -> Path:
     """A run folder shaped like the runner's: `rows` rows x 4 models (2 PNGs, text, JSON, a WAV each).
 
-    Every `failed_every`-th job fails; every 10th text is long (1,200 characters).
+    Every `failed_every`-th job fails; every 10th text is long (1,200 characters). With `write_files`
+    False the results name their output files but none is written (for big runs whose files nothing reads).
     """
     folder.mkdir(parents=True)
     run_id = folder.name
@@ -73,7 +74,7 @@ def write_synthetic_run(folder: Path, rows: int, *, failed_every: int = 25) -> P
                 files: list[str] = []
                 output = ""
                 if not failed:
-                    files, output = _outputs(folder, model, row, png, wav)
+                    files, output = _outputs(folder, model, row, png, wav, write_files)
                 record = {
                     "run_id": run_id,
                     "job_id": f"{index:016x}",
@@ -109,19 +110,18 @@ def write_synthetic_run(folder: Path, rows: int, *, failed_every: int = 25) -> P
     return folder
 
 
-def _outputs(folder: Path, model: str, row: int, png: bytes, wav: bytes) -> tuple[list[str], str]:
+def _outputs(
+    folder: Path, model: str, row: int, png: bytes, wav: bytes, write_files: bool
+) -> tuple[list[str], str]:
     if model == "writer":
         words = "the beam sweeps the water and the waves answer " * (25 if row % 10 == 0 else 3)
         return [], words.strip()
     if model == "analyst":
         return [], json.dumps({"row": row, "mood": "stormy", "scores": [0.1, 0.7, 0.2]})
-    target = folder / "files" / model / str(row)
-    target.mkdir(parents=True)
-    if model == "painter":
-        names = ["output-0.png", "output-1.png"]
+    names = ["output-0.png", "output-1.png"] if model == "painter" else ["speech.wav"]
+    if write_files:
+        target = folder / "files" / model / str(row)
+        target.mkdir(parents=True)
         for name in names:
-            (target / name).write_bytes(png)
-    else:
-        names = ["speech.wav"]
-        (target / names[0]).write_bytes(wav)
+            (target / name).write_bytes(png if model == "painter" else wav)
     return [f"files/{model}/{row}/{name}" for name in names], ""

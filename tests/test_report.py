@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from replicate_batch.cli import main
 from replicate_batch.clock import Clock
-from replicate_batch.report import REPORT_NAME, page_data, try_write_report
+from replicate_batch.report import REPORT_NAME, page_data, try_write_report, write_report
 from replicate_batch.run_records import RunRecords, load_run
 from replicate_batch.runner import run_batch
 from tests.emulated import SCALE, emulated
@@ -284,6 +284,27 @@ def test_a_large_run_is_drawn_completely(browser: Browser, tmp_path: Path) -> No
     assert 1000 < len(pngs) < 1200  # some painter jobs failed
     assert opened.locator("img.output").count() == len(pngs)
     context.close()
+
+
+def test_a_run_over_the_cap_shows_part_of_its_grid_under_a_banner(browser: Browser, tmp_path: Path) -> None:
+    run_dir = write_synthetic_run(tmp_path / "capped", rows=60, write_files=False)  # 240 jobs, 9 failed
+    write_report(run_dir, max_jobs=100)  # tests/test_report_large.py: which rows, exactly
+    context = browser.new_context()
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.goto((run_dir / REPORT_NAME).as_uri())
+    opened.wait_for_selector("body[data-rendered=complete]")
+    banner = opened.get_by_role("note")
+    assert banner.is_visible() and banner.inner_text().startswith("Showing 100 of 240 results")
+    assert opened.locator("#rows > .gridrow").count() == 25
+    assert opened.locator(".job").count() == 100
+    total = opened.locator("table.summary tr.total td").all_inner_texts()
+    assert total[2:5] == ["240", "231", "9"]
+    opened.get_by_label("only failed and canceled").check()
+    assert opened.locator(".job:visible").count() == 9
+    context.close()
+    assert errors == []
 
 
 def test_report_command_rewrites_the_report(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
