@@ -16,7 +16,7 @@ from .problems import SpecError
 from .report import write_report
 from .run_records import NotARunFolder, load_run
 from .runfolder import RunFolderBusy
-from .runner import EXIT_INTERRUPTED, EXIT_INVALID, Interrupted, run_batch
+from .runner import EXIT_INTERRUPTED, EXIT_INVALID, Interrupted, RunStopped, run_batch
 from .shard import merge_runs, parse_shard
 
 
@@ -93,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunFolderBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
+    except RunStopped as stopped:
+        for problem in stopped.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Interrupted as interrupted:
         left = "; predictions still running were left running" if interrupted.leave_running else ""
         print(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .rows import Row
+from .rows import Row, Rows
 from .schema import ModelSchema
 from .spec import LoadedSpec
 
@@ -103,8 +103,11 @@ def matrix_combinations(matrix: Mapping[str, Sequence[Any]], keys: Sequence[str]
     return [dict(zip(keys, values)) for values in itertools.product(*(matrix[k] for k in keys))]
 
 
-def expand_jobs(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Sequence[Row]) -> Iterator[Job]:
-    """Yield every job in a stable order: model, row, matrix combination, repeat."""
+def expand_jobs(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Rows) -> Iterator[Job]:
+    """Yield every job in a stable order: model, row, matrix combination, repeat.
+
+    The rows are read once per model, as the run reaches that model's jobs.
+    """
     index = 0
     matrix = loaded.spec.matrix
     for model in models:
@@ -127,8 +130,8 @@ def expand_jobs(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Sequence[
                     index += 1
 
 
-def count_jobs(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Sequence[Row]) -> dict[str, int]:
-    """Jobs per model, without expanding them."""
+def count_jobs(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Rows) -> dict[str, int]:
+    """Jobs per model, without expanding them or reading the rows."""
     counts = {}
     for model in models:
         combos = 1

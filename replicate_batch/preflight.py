@@ -26,7 +26,7 @@ from typing import Any
 
 from .jobs import ModelPlan, build_input, find_files, is_pass_through, local_file
 from .problems import Problem, did_you_mean, show_value
-from .rows import Row
+from .rows import Row, Rows
 from .schema import InputField, Mismatch
 from .spec import LoadedSpec
 
@@ -75,18 +75,26 @@ def check_models(loaded: LoadedSpec, models: Sequence[ModelPlan]) -> list[Proble
     return problems
 
 
-def check_rows(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Sequence[Row]) -> Preflight:
-    """Row fields versus model inputs, then every value each model gets, grouped by problem."""
+def check_rows(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Rows) -> Preflight:
+    """Row fields versus model inputs, then every value each model gets, grouped by problem.
+
+    The rows are passed over once: a rows file is read again for every pass.
+    """
     result = Preflight(problems=check_models(loaded, models))
-    findings = _Findings()
-    _check_row_fields(loaded, models, rows, findings, result.notes)
+    fields = _FieldCheck(loaded, models)
     readable: dict[Path, Mismatch | None] = {}
-    for model in models:
-        _check_model(loaded, model, rows, findings, readable)
-        result.files.update(_files_sent(loaded, model, rows))
-        if not model.schema.is_checked:
-            result.notes.append(f"`{model.name}` has no input schema: its inputs are unchecked")
-    result.problems.extend(findings.problems(loaded.source))
+    checks = [_ModelCheck(loaded, model, readable) for model in models]
+    for row in rows:
+        fields.check(row)
+        for check in checks:
+            check.check(row)
+    result.notes.extend(fields.notes())
+    for check in checks:
+        result.files.update(check.files)
+        if not check.model.schema.is_checked:
+            result.notes.append(f"`{check.model.name}` has no input schema: its inputs are unchecked")
+    for findings in [fields.findings, *(check.findings for check in checks)]:
+        result.problems.extend(findings.problems(loaded.source))
     return result
 
 
@@ -94,36 +102,41 @@ def _known_inputs(models: Sequence[ModelPlan]) -> list[str]:
     return list(dict.fromkeys(name for m in models for name in (m.schema.inputs or {})))
 
 
-def _check_row_fields(
-    loaded: LoadedSpec,
-    models: Sequence[ModelPlan],
-    rows: Sequence[Row],
-    findings: _Findings,
-    notes: list[str],
-) -> None:
+class _FieldCheck:
     """Fields no model takes are errors; fields some models skip are said once per model and field."""
-    matrix = loaded.spec.matrix
-    known = _known_inputs(models)
-    dropped: dict[tuple[str, str], int] = defaultdict(int)
-    for row in rows:
+
+    def __init__(self, loaded: LoadedSpec, models: Sequence[ModelPlan]) -> None:
+        self.matrix = loaded.spec.matrix
+        self.models = models
+        self.known = _known_inputs(models)
+        self.findings = _Findings()
+        self.dropped: dict[tuple[str, str], int] = defaultdict(int)
+
+    def check(self, row: Row) -> None:
+        """One row's fields."""
         place = _header(row) if row.from_csv else row.place
         for key in row.values:
-            if key in matrix:
+            if key in self.matrix:
                 conflict = Mismatch("is both a row field and a matrix key", ": keep one")
-                findings.add("", key, conflict, place, in_row=True)
-            takers = [m for m in models if m.takes(key)]
+                self.findings.add("", key, conflict, place, in_row=True)
+            takers = [m for m in self.models if m.takes(key)]
             if not takers:
                 hint = (
-                    f"{did_you_mean(key, known)}: rename it, or start it with `_` to keep it as row "
-                    f"metadata; the models take: {', '.join(known)}"
+                    f"{did_you_mean(key, self.known)}: rename it, or start it with `_` to keep it as row "
+                    f"metadata; the models take: {', '.join(self.known)}"
                 )
-                findings.add("", key, Mismatch("is not an input of any model", hint), place, in_row=True)
-            for model in models:
+                self.findings.add("", key, Mismatch("is not an input of any model", hint), place, in_row=True)
+            for model in self.models:
                 if takers and not model.takes(key):
-                    dropped[(model.name, key)] += 1
-    for (model_name, key), count in dropped.items():
-        rows_word = "row" if count == 1 else "rows"
-        notes.append(f"`{model_name}` does not take `{key}`: not sent to it ({count} {rows_word})")
+                    self.dropped[(model.name, key)] += 1
+
+    def notes(self) -> list[str]:
+        """What is not sent to which model, once the rows are checked."""
+        notes = []
+        for (model_name, key), count in self.dropped.items():
+            rows_word = "row" if count == 1 else "rows"
+            notes.append(f"`{model_name}` does not take `{key}`: not sent to it ({count} {rows_word})")
+        return notes
 
 
 def _header(row: Row) -> str:
@@ -131,39 +144,49 @@ def _header(row: Row) -> str:
     return f"{match['file']} header" if match else row.place
 
 
-def _check_model(
-    loaded: LoadedSpec,
-    model: ModelPlan,
-    rows: Sequence[Row],
-    findings: _Findings,
-    readable: dict[Path, Mismatch | None],
-) -> None:
-    """The model's defaults, its matrix values and every row's values, each where it was written."""
-    fields = model.schema.inputs
+class _ModelCheck:
+    """One model's defaults, matrix values and every row's values, each checked where it was written.
 
-    def check(key: str, value: Any, place: str, in_row: bool) -> None:
-        spec_field = fields.get(key) if fields is not None else None
-        if fields is not None and spec_field is None:
-            return  # not an input of this model: reported by check_models or not sent
-        mismatch = _mismatch(loaded, spec_field, value, readable)
-        if mismatch is not None:
-            findings.add(model.name, key, mismatch, place, in_row, value)
+    Also gathers the local files this model's jobs send, exactly as `expand_jobs` finds them.
+    """
 
-    for key, value in model.defaults.items():
-        check(key, value, f"models[{model.index}].input.{key}", in_row=False)
-    for key in model.matrix_keys:
-        for value in loaded.spec.matrix[key]:
-            check(key, value, f"matrix.{key}", in_row=False)
-    provided = {*model.defaults, *model.matrix_keys}
-    required = {name: f for name, f in (fields or {}).items() if f.required and name not in provided}
-    for row in rows:
+    def __init__(self, loaded: LoadedSpec, model: ModelPlan, readable: dict[Path, Mismatch | None]) -> None:
+        self.loaded = loaded
+        self.model = model
+        self.readable = readable
+        self.findings = _Findings()
+        self.files: set[Path] = set()
+        provided = {*model.defaults, *model.matrix_keys}
+        fields = model.schema.inputs or {}
+        self.required = {name: f for name, f in fields.items() if f.required and name not in provided}
+        for key, value in model.defaults.items():
+            self._check(key, value, f"models[{model.index}].input.{key}", in_row=False)
+        for key in model.matrix_keys:
+            for value in loaded.spec.matrix[key]:
+                self._check(key, value, f"matrix.{key}", in_row=False)
+                self.files.update(find_files(loaded, model, {key: value}).values())
+
+    def check(self, row: Row) -> None:
+        """One row's values as this model gets them."""
+        model = self.model
         values = build_input(model, row, {})
         for key in row.values:
             if key in values and key not in model.matrix_keys:
-                check(key, values[key], row.place, in_row=True)
-        for name, spec_field in required.items():
+                self._check(key, values[key], row.place, in_row=True)
+        for name, spec_field in self.required.items():
             if name not in values:
-                findings.add(model.name, name, _required(model, spec_field, row), row.place, in_row=True)
+                self.findings.add(model.name, name, _required(model, spec_field, row), row.place, in_row=True)
+        sent = {k: v for k, v in values.items() if k not in model.matrix_keys}
+        self.files.update(find_files(self.loaded, model, sent).values())
+
+    def _check(self, key: str, value: Any, place: str, in_row: bool) -> None:
+        fields = self.model.schema.inputs
+        spec_field = fields.get(key) if fields is not None else None
+        if fields is not None and spec_field is None:
+            return  # not an input of this model: reported by check_models or not sent
+        mismatch = _mismatch(self.loaded, spec_field, value, self.readable)
+        if mismatch is not None:
+            self.findings.add(self.model.name, key, mismatch, place, in_row, value)
 
 
 def _required(model: ModelPlan, spec_field: InputField, row: Row) -> Mismatch:
@@ -229,18 +252,6 @@ def _unreadable(path: Path, readable: dict[Path, Mismatch | None]) -> Mismatch |
         except OSError as error:
             readable[path] = Mismatch("cannot be read", f" ({error.strerror or error})")
     return readable[path]
-
-
-def _files_sent(loaded: LoadedSpec, model: ModelPlan, rows: Sequence[Row]) -> set[Path]:
-    """The local files this model's jobs send, exactly as `expand_jobs` finds them."""
-    found: set[Path] = set()
-    for row in rows:
-        values = {k: v for k, v in build_input(model, row, {}).items() if k not in model.matrix_keys}
-        found.update(find_files(loaded, model, values).values())
-    for key in model.matrix_keys:
-        for value in loaded.spec.matrix[key]:
-            found.update(find_files(loaded, model, {key: value}).values())
-    return found
 
 
 @dataclass

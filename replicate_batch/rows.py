@@ -1,10 +1,14 @@
-"""Input rows: inline in the spec or from a .csv / .jsonl / .json / .yaml file."""
+"""Input rows: inline in the spec or from a .csv / .jsonl / .json / .yaml file.
+
+Rows from a .csv or .jsonl file are not held: every pass over `Rows` reads the file again (see
+`rowfile`), so a million-row file costs a run no more memory than a thousand-row one. Rows of a
+.json or .yaml list, parsed as a whole, and inline rows are held.
+"""
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,13 +16,14 @@ from typing import Any
 import yaml
 
 from .problems import Problem, SpecError
+from .rowfile import Record, RowFile, cannot_read
 from .spec import LoadedSpec
 from .strict_yaml import load_yaml, yaml_error_place
 
 ROW_FILE_SUFFIXES = (".csv", ".jsonl", ".json", ".yaml", ".yml")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One input row: its id, the values sent to models, and `_` metadata kept for evaluation."""
 
@@ -29,7 +34,21 @@ class Row:
     from_csv: bool = False  # CSV values are strings, to be converted by the model's schema
 
 
-def load_rows(loaded: LoadedSpec) -> list[Row]:
+class Rows:
+    """A spec's checked rows: every iteration is a fresh pass in file order; `len()` reads nothing."""
+
+    def __init__(self, count: int, passes: Callable[[], Iterator[Row]]) -> None:
+        self._count = count
+        self._passes = passes
+
+    def __iter__(self) -> Iterator[Row]:
+        return self._passes()
+
+    def __len__(self) -> int:
+        return self._count
+
+
+def load_rows(loaded: LoadedSpec) -> Rows:
     """Read and check the spec's rows; raises SpecError listing every problem.
 
     Every problem names the spec as its file and the row by its place: `inputs[3]` for inline rows,
@@ -37,97 +56,93 @@ def load_rows(loaded: LoadedSpec) -> list[Row]:
     """
     inputs = loaded.spec.inputs
     source = loaded.source
-    if isinstance(inputs, str):
-        path = loaded.resolve_path(inputs)
-        raw = list(_read_row_file(path, source))
-        from_csv = path.suffix.lower() == ".csv"
-        empty = f"{path.name} has no rows: add at least one row under the header" if from_csv else ""
-    else:
-        raw = [(f"inputs[{i}]", row) for i, row in enumerate(inputs)]
-        from_csv = False
-        empty = ""
-    if not raw:
-        raise SpecError.single(source, "inputs", empty or "no rows: add at least one row")
-    problems: list[Problem] = []
-    rows: list[Row] = []
-    first_place: dict[str, str] = {}
-    for position, (place, data) in enumerate(raw, start=1):
-        if not isinstance(data, Mapping):
-            problems.append(
-                Problem(source, place, f"expected a row (a mapping of input names to values), got {data!r}")
-            )
-            continue
-        row_id = str(data["id"]) if data.get("id") not in (None, "") else str(position)
-        if row_id in first_place:
-            problems.append(
-                Problem(
-                    source,
-                    place,
-                    f"row id {row_id!r} is already used by {first_place[row_id]}: give each row its own id",
-                )
-            )
-            continue
-        first_place[row_id] = place
-        values = {str(k): v for k, v in data.items() if k != "id" and not str(k).startswith("_")}
-        metadata = {str(k): v for k, v in data.items() if str(k).startswith("_")}
-        rows.append(Row(id=row_id, values=values, metadata=metadata, place=place, from_csv=from_csv))
-    if problems:
-        raise SpecError(problems)
-    return rows
-
-
-def _read_row_file(path: Path, source: str) -> Iterator[tuple[str, Any]]:
+    if not isinstance(inputs, str):
+        return _held(source, enumerate(inputs), lambda i: f"inputs[{i}]")
+    path = loaded.resolve_path(inputs)
     suffix = path.suffix.lower()
     if suffix not in ROW_FILE_SUFFIXES:
         raise SpecError.single(
             source, "inputs", f"{path}: expected a {', '.join(ROW_FILE_SUFFIXES)} file of rows"
         )
+    if suffix not in (".csv", ".jsonl"):
+        return _held(source, _read_list(path, source), lambda i: f"{path.name}[{i}]")
+    row_file = RowFile(path, source)
+    count = sum(1 for _ in _checked(source, row_file.records(), row_file.place, row_file.is_csv))
+    if not count:
+        empty = f"{path.name} has no rows: add at least one row under the header" if row_file.is_csv else ""
+        raise SpecError.single(source, "inputs", empty or "no rows: add at least one row")
+    return Rows(count, lambda: _rows(row_file.records(), row_file.place, row_file.is_csv))
+
+
+def _held(source: str, records: Iterable[Record], place: Callable[[int], str]) -> Rows:
+    rows = tuple(_checked(source, records, place, from_csv=False))
+    if not rows:
+        raise SpecError.single(source, "inputs", "no rows: add at least one row")
+    return Rows(len(rows), rows.__iter__)
+
+
+def _checked(
+    source: str, records: Iterable[Record], place: Callable[[int], str], from_csv: bool
+) -> Iterator[Row]:
+    """The rows of `records`; every problem is gathered and raised after the last row."""
+    problems: list[Problem] = []
+    first_number: dict[str, int] = {}  # row id -> where it was first used, for the duplicate check
+    for position, (number, data) in enumerate(records, start=1):
+        if not isinstance(data, Mapping):
+            message = f"expected a row (a mapping of input names to values), got {data!r}"
+            problems.append(Problem(source, place(number), message))
+            continue
+        row = _row(data, position, place(number), from_csv)
+        if row.id in first_number:
+            problems.append(
+                Problem(
+                    source,
+                    row.place,
+                    f"row id {row.id!r} is already used by {place(first_number[row.id])}: "
+                    "give each row its own id",
+                )
+            )
+            continue
+        first_number[row.id] = number
+        yield row
+    if problems:
+        raise SpecError(problems)
+
+
+def _rows(records: Iterable[Record], place: Callable[[int], str], from_csv: bool) -> Iterator[Row]:
+    """The rows of records checked before: the same ids, places and values as `_checked` gave."""
+    for position, (number, data) in enumerate(records, start=1):
+        yield _row(data, position, place(number), from_csv)
+
+
+def _row(data: Mapping[Any, Any], position: int, place: str, from_csv: bool) -> Row:
+    row_id = str(data["id"]) if data.get("id") not in (None, "") else str(position)
+    values: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+    for key, value in data.items():
+        name = str(key)
+        if name.startswith("_"):
+            metadata[name] = value
+        elif key != "id":
+            values[name] = value
+    return Row(id=row_id, values=values, metadata=metadata, place=place, from_csv=from_csv)
+
+
+def _read_list(path: Path, source: str) -> Iterator[Record]:
+    """The rows of a .json or .yaml file: a list, parsed whole."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise SpecError.single(source, "inputs", f"cannot read the rows file {path}: {reason}") from None
+        raise cannot_read(source, path, error) from None
     name = path.name
-    if suffix == ".csv":
-        reader = csv.reader(text.splitlines(keepends=True))
-        header = [cell.strip() for cell in next(reader, [])]
-        twice = sorted({column for column in header if column and header.count(column) > 1})
-        if twice:
-            columns = ", ".join(f"`{column}`" for column in twice)
-            raise SpecError.single(source, f"{name} header", f"{columns} given twice: keep one column each")
-        for cells in reader:
-            place = f"{name} line {reader.line_num}"
-            if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-                raise SpecError.single(
-                    source, place, "more cells than the header has columns: quote cells that hold commas"
-                )
-            # An empty cell means "not given", so one CSV can feed models with different inputs.
-            record = {column: cell for column, cell in zip(header, cells) if cell != ""}
-            if "" in record:
-                raise SpecError.single(
-                    source, place, "a cell under a column with no name: name it in the header"
-                )
-            if any(cell.strip() for cell in cells):  # a spreadsheet's trailing ",,," is not a row
-                yield place, record
-    elif suffix == ".jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    yield f"{name} line {number}", json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise SpecError.single(
-                        source, f"{name} line {number}, column {error.colno}", f"invalid JSON: {error.msg}"
-                    ) from None
-    else:
-        try:
-            data = json.loads(text) if suffix == ".json" else load_yaml(text)
-        except json.JSONDecodeError as error:
-            where = f"{name} line {error.lineno}, column {error.colno}"
-            raise SpecError.single(source, where, f"invalid JSON: {error.msg}") from None
-        except yaml.YAMLError as error:
-            place, message = yaml_error_place(error)
-            raise SpecError.single(source, f"{name} {place}".strip(), f"invalid YAML: {message}") from None
-        if not isinstance(data, list):
-            raise SpecError.single(source, name, f"expected a list of rows, got {type(data).__name__}")
-        for index, row in enumerate(data):
-            yield f"{name}[{index}]", row
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else load_yaml(text)
+    except json.JSONDecodeError as error:
+        where = f"{name} line {error.lineno}, column {error.colno}"
+        raise SpecError.single(source, where, f"invalid JSON: {error.msg}") from None
+    except yaml.YAMLError as error:
+        place, message = yaml_error_place(error)
+        raise SpecError.single(source, f"{name} {place}".strip(), f"invalid YAML: {message}") from None
+    if not isinstance(data, list):
+        raise SpecError.single(source, name, f"expected a list of rows, got {type(data).__name__}")
+    return enumerate(data)

@@ -28,7 +28,8 @@ from .report import try_write_report
 from .results import JobResult
 from .resume import final_results, load_resume_state, previous_manifest
 from .retry import RetryPolicy
-from .rows import Row, load_rows
+from .rowfile import RowsChanged
+from .rows import Rows, load_rows
 from .runfolder import RunFolder
 from .schema import parse_schema
 from .shard import Shard, parse_shard
@@ -50,6 +51,27 @@ class Interrupted(Exception):
         self.leave_running = leave_running
 
 
+class RunStopped(Interrupted):
+    """The rows file changed under a running run: it stopped there, its state saved (exit 130).
+
+    Jobs in flight were finished and recorded; the run folder can be resumed once the file is as it
+    was. `problems` say what changed and what to do.
+    """
+
+    def __init__(self, changed: RowsChanged, summary: RunSummary) -> None:
+        super().__init__(summary)
+        self.problems = [
+            *changed.problems,
+            Problem(
+                str(summary.run_dir),
+                "",
+                "the run stopped there; the jobs it had started were finished and recorded. Put the rows "
+                f"file back as it was and continue with --resume {summary.run_dir}, or start a new run for "
+                "the new rows",
+            ),
+        ]
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """How a run ended: its folder, counts by status and the exit code the CLI uses."""
@@ -66,7 +88,7 @@ class RunSummary:
 @dataclass
 class _Prepared:
     loaded: LoadedSpec
-    rows: list[Row]
+    rows: Rows
     plans: list[ModelPlan]
     backends: list[Backend]
     versions: list[str | None]
@@ -151,14 +173,13 @@ def stop_backends(backends: Sequence[Backend]) -> None:
 
 def _columns(prepared: _Prepared) -> tuple[list[str], list[str]]:
     inputs: dict[str, None] = {}
+    metadata: dict[str, None] = {}
     for row in prepared.rows:
         inputs.update(dict.fromkeys(k for k in row.values if any(p.takes(k) for p in prepared.plans)))
+        metadata.update(dict.fromkeys(row.metadata))
     for plan in prepared.plans:
         inputs.update(dict.fromkeys(plan.defaults))
     inputs.update(dict.fromkeys(prepared.loaded.spec.matrix))
-    metadata: dict[str, None] = {}
-    for row in prepared.rows:
-        metadata.update(dict.fromkeys(row.metadata))
     return list(inputs), list(metadata)
 
 
@@ -259,8 +280,8 @@ def _execute(
         manifest: dict[str, Any] = {"started_at": utc_now_iso()}
         jobs = all_jobs()
     else:
-        folder = RunFolder.reopen(target, inputs, metadata)
         kept = [result for job in all_jobs() if (result := state.kept(job.job_id)) is not None]
+        folder = RunFolder.reopen(target, inputs, metadata)
         folder.open(loaded.canonical_yaml(), refs, loaded.spec_hash(), kept)
         manifest = previous_manifest(target)
         manifest.setdefault("resumed_at", []).append(utc_now_iso())
@@ -269,6 +290,8 @@ def _execute(
     if limit is not None:
         jobs = itertools.islice(jobs, limit)
         total = min(limit, total)
+    changed: list[RowsChanged] = []
+    jobs = _until_rows_change(jobs, changed)
     manifest.update(
         name=loaded.name,
         spec=str(loaded.path) if loaded.path else None,
@@ -282,6 +305,7 @@ def _execute(
             for p, v in zip(prepared.plans, prepared.versions)
         ],
     )
+    manifest.pop("error", None)  # a resume of a stopped run: that error is past
     folder.write_manifest(manifest)
     policy = RetryPolicy(spec.retry, clock)
     execution = Execution(
@@ -314,29 +338,50 @@ def _execute(
     finally:
         progress.close()
         execution.downloader.close()
-        if state is not None:
-            folder.rewrite_results(final_results(target, all_jobs()))
-        manifest.update(finished_at=utc_now_iso(), status="interrupted" if interrupted else "finished")
+        if state is not None and not changed:
+            try:
+                folder.rewrite_results(final_results(target, all_jobs()))
+            except RowsChanged as error:  # results.csv keeps its rows as they were appended
+                changed.append(error)
+        status = "interrupted" if interrupted else "stopped" if changed else "finished"
+        manifest.update(finished_at=utc_now_iso(), status=status)
+        if changed:
+            manifest["error"] = "; ".join(p.message for p in changed[0].problems)
         folder.write_manifest(manifest)
         folder.close()
     try_write_report(folder.path, err)  # a report failure is only a warning
     counts = folder.counts
     table = summary_table(dict(progress.tallies))
+    exit_code = EXIT_FAILURES if set(counts) - {"succeeded"} else EXIT_OK
     summary = RunSummary(
         folder.path,
         total,
         counts,
-        EXIT_INTERRUPTED if interrupted else EXIT_FAILURES if set(counts) - {"succeeded"} else EXIT_OK,
+        EXIT_INTERRUPTED if interrupted or changed else exit_code,
         table,
         prepared.notes,
         interrupted,
     )
-    if not quiet or interrupted:
+    if not quiet or interrupted or changed:
         print(table, file=out)
         print(f"run folder: {folder.path}", file=out)
     if interrupted:
         raise Interrupted(summary, leave_running=hard)
+    if changed:
+        raise RunStopped(changed[0], summary)
     return summary
+
+
+def _until_rows_change(jobs: Iterator[Job], changed: list[RowsChanged]) -> Iterator[Job]:
+    """The jobs, ending early where the rows file turns out to have changed (the error kept in `changed`).
+
+    The jobs are expanded while the run goes on, reading the rows file again for each model: ending
+    the feed there lets the jobs in flight finish and be recorded before the run stops.
+    """
+    try:
+        yield from jobs
+    except RowsChanged as error:
+        changed.append(error)
 
 
 def _pump(
