@@ -5,8 +5,9 @@
 `httpcore.ConnectionPool._assign_requests_to_connections` runs under the pool's lock on every
 request start and every response close. For each idle connection it evaluates
 `len([c.is_idle() for c in self._connections])`, a list over all connections, so one call costs
-O(connections x idle). `replicate_batch.hosted.make_client` keeps `concurrency + 4` connections
-alive, so at concurrency 500 every request pays this twice. This measures one call with fake
+O(connections x idle). `replicate_batch.hosted` therefore keeps at most `CREATE_KEEPALIVE` (100)
+idle connections in the create pool and polls through a 16-connection pool of its own; before that,
+at concurrency 500 every request paid the full scan twice. This measures one call with fake
 connections (no network).
 """
 
@@ -58,12 +59,13 @@ def main() -> None:
     print(machine_line())
     print(f"httpcore {httpcore.__version__}: one pool update (runs twice per request, under the pool lock)")
     cases = [
-        (68, 68, 68, "concurrency 64, all idle (shipped limits)"),
+        (68, 68, 68, "concurrency 64, all idle (creates: shipped)"),
         (68, 4, 68, "concurrency 64, 4 idle"),
-        (504, 504, 504, "concurrency 500, all idle (shipped limits)"),
-        (504, 480, 504, "concurrency 500, 480 idle (shipped limits)"),
+        (504, 504, 504, "concurrency 500, all idle (creates, before the cap)"),
+        (504, 480, 504, "concurrency 500, 480 idle (creates, before the cap)"),
+        (504, 100, 100, "concurrency 500, keep-alive capped at 100 (creates: shipped)"),
         (504, 16, 16, "concurrency 500, keep-alive capped at 16"),
-        (12, 12, 12, "a separate 8-connection poll pool"),
+        (16, 16, 16, "the 16-connection poll pool (polls: shipped)"),
     ]
     rows = [[label, c, i, k, pool_update_ms(c, i, k)] for c, i, k, label in cases]
     print(table(["case", "connections", "idle", "max_keepalive", "ms_per_update"], rows))

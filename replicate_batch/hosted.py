@@ -37,11 +37,13 @@ _RESETS_IN = re.compile(r"resets in ~?(\d+(?:\.\d+)?)\s*s")
 _TRANSPORT_ERRORS = (httpx.TransportError,)
 
 
-# Polls, cancels and lookups share one small pool of their own. httpcore's pool does work in
-# proportion to connections x idle connections on every request start and close (0.28 ms at 68
-# connections, 16 ms at 504: benchmarks/pool_scan.py), so polls must not go through the create pool,
-# which keeps one connection per running create alive so that waves of creates reuse them.
+# httpcore's pool does work in proportion to connections x idle connections on every request start
+# and close (0.38 ms at 68 idle connections, 17 ms at 504: benchmarks/pool_scan.py). So polls, cancels
+# and lookups share a small pool of their own, and the create pool keeps one idle connection per
+# running create (waves of creates reuse them) only up to CREATE_KEEPALIVE: above that, a wave of
+# 500 creates finishing together would cost seconds of CPU in the pool alone.
 POLL_CONNECTIONS = 16
+CREATE_KEEPALIVE = 100
 # Requests queue for a connection of the small pool; a budgeted poll may wait its turn that long.
 POLL_POOL_WAIT_S = 60.0
 
@@ -70,15 +72,17 @@ def make_client(
     *,
     max_connections: int,
     cancel_after_s: float | None = None,
+    keepalive: int | None = None,
     pool_wait_s: float | None = None,
     raise_429_early: bool = False,
 ) -> tuple[Client, httpx.HTTPTransport]:
-    """A client whose 429 answers carry `retry_after`, keeping up to `max_connections` alive."""
+    """A client whose 429 answers carry `retry_after`, keeping up to `keepalive` connections idle."""
     # The runner cancels at `timeout` itself; the server's own stop is the backstop if the runner dies.
     headers = (
         {"Cancel-After": f"{math.ceil(cancel_after_s) + CANCEL_AFTER_GRACE_S}s"} if cancel_after_s else {}
     )
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    idle = max_connections if keepalive is None else min(keepalive, max_connections)
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=idle)
     transport = (_ThrottledTransport if raise_429_early else httpx.HTTPTransport)(limits=limits)
     timeout = None
     if pool_wait_s is not None:  # otherwise the client's own default (5 s; read 30 s; pool 10 s)
@@ -179,7 +183,10 @@ class ReplicateBackend(Backend):
         self.model_ref = ref
         self.owner, self.name, self.version = match["owner"], match["name"], match["version"]
         self.client, self._transport = make_client(
-            token, max_connections=max_connections + 4, cancel_after_s=cancel_after_s
+            token,
+            max_connections=max_connections + 4,
+            keepalive=CREATE_KEEPALIVE,
+            cancel_after_s=cancel_after_s,
         )
         self.poll_client, self._poll_transport = make_client(
             token,

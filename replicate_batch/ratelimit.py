@@ -29,14 +29,15 @@ class TokenBucket:
 
     @classmethod
     def at_most(cls, per_minute: float, clock: Clock) -> TokenBucket:
-        """A bucket that never allows more than `per_minute` in any 60-second window, burst included.
+        """A bucket whose requests stay within `per_minute` in any 60-second window at the server.
 
-        A window holds the burst plus 60 s of refill, so the pace is set a little under `per_minute`:
-        60/61 of it when the burst is a second's worth, one less when the burst is a single slot.
+        Such a window holds the burst (a second's worth, or one slot), 60 s of refill, and requests
+        whose slot came just before the window but that left late (a busy thread, the GIL): a second's
+        worth is kept for those. So the pace is 60/62 of `per_minute`.
         """
-        if per_minute * 60 / 61 >= 60:
-            return cls(per_minute * 60 / 61, clock)
-        return cls(max(per_minute - 1, per_minute / 2), clock)
+        if per_minute >= 62:
+            return cls(per_minute * 60 / 62, clock)
+        return cls(max((per_minute - 1) * 60 / 61, per_minute / 2), clock)
 
     def acquire(self, deadline: float | None = None, stop: threading.Event | None = None) -> bool:
         """Wait for this caller's slot; False if `deadline` (clock time) would pass first or `stop` is set."""
