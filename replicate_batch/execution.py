@@ -138,8 +138,11 @@ class Execution:
 
     def _run_attempts(self, job: Job, model: ModelRuntime, deadline: float, tracker: _Tracker) -> Prediction:
         model_input = dict(job.input)
-        for name, path in job.files.items():
-            model_input[name] = model.uploads.value_for(path)
+        for name, found in job.files.items():
+            if isinstance(found, Path):
+                model_input[name] = model.uploads.value_for(found)
+            else:  # a list of files: each local one replaced by its uploaded value, in place
+                model_input[name] = [model.uploads.value_for(i) if isinstance(i, Path) else i for i in found]
         prediction: Prediction = self.policy.predictions(deadline)(
             self._attempt, job, model, model_input, deadline, tracker
         )

@@ -16,6 +16,9 @@ from .spec import LoadedSpec
 
 PASS_THROUGH_PREFIXES = ("http://", "https://", "data:")
 
+# A local file input: one file, or a list of files whose local ones are Paths (the rest sent as given).
+FileInput = Path | tuple[Path | str, ...]
+
 
 @dataclass(frozen=True)
 class ModelPlan:
@@ -44,7 +47,7 @@ class Job:
     repeat: int
     matrix: Mapping[str, Any]
     input: Mapping[str, Any]  # what is sent, with local files still as the spec gave them
-    files: Mapping[str, Path] = field(default_factory=dict)  # input name -> local file to send
+    files: Mapping[str, FileInput] = field(default_factory=dict)  # input name -> local file(s) to send
 
 
 def job_id_for(model: str, row_id: str, matrix: Mapping[str, Any], repeat: int) -> str:
@@ -84,18 +87,42 @@ def build_input(model: ModelPlan, row: Row, combo: Mapping[str, Any]) -> dict[st
     return values
 
 
-def find_files(loaded: LoadedSpec, model: ModelPlan, values: Mapping[str, Any]) -> dict[str, Path]:
-    """The inputs of a job that are local files to send as files."""
-    found: dict[str, Path] = {}
+def find_files(loaded: LoadedSpec, model: ModelPlan, values: Mapping[str, Any]) -> dict[str, FileInput]:
+    """The inputs of a job that are local files to send as files, or lists holding some."""
+    found: dict[str, FileInput] = {}
     fields = model.schema.inputs
     for key, value in values.items():
         spec_field = fields.get(key) if fields is not None else None
+        if spec_field is not None and spec_field.is_file_list:
+            items = _file_items(loaded, value)
+            if items is not None:
+                found[key] = items
+            continue
         if spec_field is not None and not spec_field.is_file:
             continue  # a text input that happens to name a file is still text
         path = local_file(loaded, value)
         if path is not None:
             found[key] = path
     return found
+
+
+def _file_items(loaded: LoadedSpec, value: Any) -> tuple[Path | str, ...] | None:
+    """A list of files with its local ones as Paths, in order; None if it names no local file."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
+        return None  # the preflight reports items that are not paths or URLs
+    items = tuple(local_file(loaded, item) or item for item in value)
+    return items if any(isinstance(item, Path) for item in items) else None
+
+
+def local_paths(files: Mapping[str, FileInput]) -> set[Path]:
+    """Every distinct local file a job's inputs send, lists included."""
+    paths: set[Path] = set()
+    for found in files.values():
+        if isinstance(found, Path):
+            paths.add(found)
+        else:
+            paths.update(item for item in found if isinstance(item, Path))
+    return paths
 
 
 def matrix_combinations(matrix: Mapping[str, Sequence[Any]], keys: Sequence[str]) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .jobs import ModelPlan, build_input, find_files, is_pass_through, local_file
+from .jobs import ModelPlan, build_input, find_files, is_pass_through, local_file, local_paths
 from .problems import Problem, did_you_mean, show_value
 from .rows import Row, Rows
 from .schema import InputField, Mismatch
@@ -164,7 +164,7 @@ class _ModelCheck:
         for key in model.matrix_keys:
             for value in loaded.spec.matrix[key]:
                 self._check(key, value, f"matrix.{key}", in_row=False)
-                self.files.update(find_files(loaded, model, {key: value}).values())
+                self.files.update(local_paths(find_files(loaded, model, {key: value})))
 
     def check(self, row: Row) -> None:
         """One row's values as this model gets them."""
@@ -177,7 +177,7 @@ class _ModelCheck:
             if name not in values:
                 self.findings.add(model.name, name, _required(model, spec_field, row), row.place, in_row=True)
         sent = {k: v for k, v in values.items() if k not in model.matrix_keys}
-        self.files.update(find_files(self.loaded, model, sent).values())
+        self.files.update(local_paths(find_files(self.loaded, model, sent)))
 
     def _check(self, key: str, value: Any, place: str, in_row: bool) -> None:
         fields = self.model.schema.inputs
@@ -216,12 +216,6 @@ def _mismatch(
         found = _file_mismatch(loaded, item, readable)
         if found is not None:
             return Mismatch(f"has an item ([{index}] = {show_value(item)}) that {found.what}", found.hint)
-        if not is_pass_through(item):
-            # Job.files maps an input to one file, so files inside a list cannot be uploaded yet.
-            return Mismatch(
-                "lists a local file, which cannot be sent inside a list yet",
-                ": give URLs (https://...) or data: URIs for the items",
-            )
     return None
 
 

@@ -72,6 +72,12 @@ def _vision(inputs: dict[str, Any], ctx: PredictContext) -> str:
     return f"{inputs['prompt']} I see {len(data)} bytes with sha256 {digest}."
 
 
+def _collage(inputs: dict[str, Any], ctx: PredictContext) -> str:
+    # One line per image, in the order given, so a test sees which bytes arrived where.
+    images = [ctx.read(value) for value in inputs["images"]]
+    return "\n".join(f"{len(data)} bytes with sha256 {hashlib.sha256(data).hexdigest()}" for data in images)
+
+
 def _json(inputs: dict[str, Any], ctx: PredictContext) -> dict[str, Any]:
     text = inputs["text"]
     return {"text": text, "words": len(text.split()), "characters": len(text), "upper": text.upper()}
@@ -84,7 +90,7 @@ def _mixed(inputs: dict[str, Any], ctx: PredictContext) -> dict[str, Any]:
 
 
 def standard_models() -> list[ModelDef]:
-    """Fresh definitions of the standard catalogue (acme/echo, llm, imagegen, vision, json, mixed)."""
+    """The standard catalogue, fresh: acme/echo, llm, imagegen, vision, json, mixed, collage."""
     echo = ModelDef(
         owner="acme",
         name="echo",
@@ -272,7 +278,24 @@ def standard_models() -> list[ModelDef]:
         predict=_mixed,
         duration_s=1.0,
     )
-    return [echo, llm, imagegen, vision, structured, mixed]
+    collage = ModelDef(
+        owner="acme",
+        name="collage",
+        description="Takes several images in one input, like multi-image editing models",
+        input_schema={
+            "required": ["images"],
+            "properties": {
+                "images": prop(
+                    "images", 0, "array", "Input images", items={"type": "string", "format": "uri"}
+                ),
+                "prompt": prop("prompt", 1, "string", "What to make of them", default="Combine them."),
+            },
+        },
+        output_schema={"type": "string"},
+        predict=_collage,
+        duration_s=0.5,
+    )
+    return [echo, llm, imagegen, vision, structured, mixed, collage]
 
 
 def install_standard_models(emu: Emulator) -> dict[str, ModelDef]:

@@ -146,6 +146,37 @@ def test_a_spec_relative_path_is_a_file_and_a_url_passes_through(emu: Emulator, 
     assert data_url in sent and emu.count("upload") == 1
 
 
+def test_local_files_in_a_list_are_uploaded_once_each_and_sent_in_order(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "a.png", tmp_path / "b.jpg"
+    first.write_bytes(b"\x89PNG first" * 50)
+    second.write_bytes(b"\xff\xd8\xff second" * 70)
+    emu.uploads["given"] = b"already online"  # a URL the model can read, not uploaded by the run
+    url = f"{emu.base_url}/v1/files/given"
+    spec = {
+        "models": ["acme/collage"],
+        "inputs": [
+            {"id": "abc", "images": [str(first), url, str(second)]},
+            {"id": "ba", "images": [str(second), str(first)]},
+        ],
+    }
+    _, df = run(spec, tmp_path)
+    assert list(df.status) == ["succeeded", "succeeded"]
+    assert emu.count("upload") == 2  # each distinct file once, however many rows list it
+    abc = next(p.input["images"] for p in emu.predictions.values() if len(p.input["images"]) == 3)
+    ba = next(p.input["images"] for p in emu.predictions.values() if len(p.input["images"]) == 2)
+    uploaded = f"{emu.base_url}/v1/files/"
+    assert abc[1] == url and abc[0].startswith(uploaded) and abc[2].startswith(uploaded)
+    assert ba == [abc[2], abc[0]]  # the same upload URLs, in the row's order
+    assert [emu.read_url(value) for value in abc] == [
+        first.read_bytes(),
+        b"already online",
+        second.read_bytes(),
+    ]
+    assert json.loads(df.set_index("row_id").loc["abc", "input.images"]) == [str(first), url, str(second)]
+
+
 def test_throttled_creates_are_waited_out_and_not_counted(emu: Emulator, tmp_path: Path) -> None:
     emu.add_fault(Fault("create", status=429, retry_after=2, times=2))
     _, df = run({"models": ["acme/echo"], "inputs": [{"prompt": "x"}]}, tmp_path)

@@ -322,10 +322,16 @@ INPUT_CASES: list[tuple[dict[str, Any], dict[str, str], str]] = [
         "{dir}",
     ),
     (
-        {"models": ["acme/edge"], "inputs": [{"mode": "fast", "images": ["a.png"]}]},
+        {"models": ["acme/edge"], "inputs": [{"mode": "fast", "images": ["a.png", "data/b.png"]}]},
         {"a.png": "png"},
-        'inputs[0].images: `images` = ["a.png"] lists a local file, which cannot be sent inside a list yet '
-        "for `edge`: give URLs (https://...) or data: URIs for the items",
+        'inputs[0].images: `images` = ["a.png", "data/b.png"] has an item ([1] = \'data/b.png\') that is '
+        "neither a URL nor an existing file for `edge`: relative paths start at the spec's folder, {dir}",
+    ),
+    (
+        {"models": ["acme/edge"], "inputs": [{"mode": "fast", "images": ["a.png", "data"]}]},
+        {"a.png": "png", "data/b.png": "png"},
+        'inputs[0].images: `images` = ["a.png", "data"] has an item ([1] = \'data\') that is a folder '
+        "for `edge`: give a file in it, or a URL",
     ),
     (
         {"models": ["acme/edge"], "inputs": [{"mode": "fast", "strength": 1.5}]},
@@ -540,6 +546,23 @@ def test_shared_rows_leave_out_what_a_model_does_not_take_and_say_so_once(
     )
     assert emu.count("create") == 0 and emu.count("upload") == 0
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_plan_counts_each_local_file_in_lists_once(
+    emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = (
+        "mode,images,mask,tags\n"
+        'fast,"[""a.png"", ""https://example.com/x.png"", ""data/b.png""]",a.png,"[""c.png""]"\n'
+        'slow,"[""data/b.png"", ""a.png""]",,\n'
+    )
+    files = {"rows.csv": rows, "a.png": "png", "data/b.png": "png", "c.png": "png"}
+    path = write(tmp_path, {"models": ["acme/edge"], "inputs": "rows.csv"}, files)
+    assert main([str(path), "--dry-run"]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out.splitlines()
+    # a.png (in a list and as `mask`) and data/b.png; c.png is text in `tags`, a list that takes no files.
+    assert out[2] == "  total  2 predictions, 2 local files to upload"
+    assert emu.count("create") == 0 and emu.count("upload") == 0
 
 
 def test_dry_run_of_a_bad_spec_exits_2(
