@@ -13,7 +13,6 @@ Files go to a temporary folder on the same disk and are deleted after each side.
 from __future__ import annotations
 
 import argparse
-import io
 import shutil
 import statistics
 import tempfile
@@ -33,6 +32,8 @@ from harness import (
     emit,
     load_line,
     machine_line,
+    measured_run,
+    prompt_rows,
     request_kinds,
     run_as_child,
     run_child,
@@ -72,31 +73,17 @@ def folder_bytes(folder: Path) -> int:
 
 def run_replicate_batch(config: dict[str, Any]) -> None:
     """Child: the runner end to end."""
-    from replicate_batch import run_batch
-
-    out_dir = Path(tempfile.mkdtemp(prefix="bench-downloads-", dir=config["tmp"]))
     spec = {
         "name": "downloads",
         "models": [config["ref"]],
         "concurrency": config["concurrency"],
         "rate_limit": 1e6,
-        "inputs": [{"id": str(i), "prompt": f"row {i}"} for i in range(config["predictions"])],
+        "inputs": prompt_rows(config["predictions"]),
     }
-    started, cpu_started = time.time(), cpu_s()
-    summary = run_batch(spec, output_dir=out_dir, quiet=True, stdout=io.StringIO(), stderr=io.StringIO())
-    ended = time.time()
-    assert summary.run_dir is not None
-    written = folder_bytes(summary.run_dir / "files")
-    shutil.rmtree(out_dir, ignore_errors=True)
-    emit(
-        child_figures(
-            started=started,
-            ended=ended,
-            run_cpu_s=cpu_s() - cpu_started,
-            bytes=written,
-            ok=summary.counts.get("succeeded", 0),
-        )
+    figures = measured_run(
+        spec, tmp_dir=config["tmp"], inspect=lambda run_dir: {"bytes": folder_bytes(run_dir / "files")}
     )
+    emit(child_figures(**figures, ok=figures["counts"].get("succeeded", 0)))
 
 
 def run_requests(config: dict[str, Any]) -> None:

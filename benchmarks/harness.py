@@ -7,6 +7,7 @@ child prints one JSON line with its figures as the last line of its stdout.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import platform
@@ -42,7 +43,10 @@ __all__ = [
     "emit",
     "load_line",
     "machine_line",
+    "measured_run",
+    "prompt_rows",
     "request_kinds",
+    "results_rows",
     "run_child",
     "table",
     "text_model",
@@ -149,6 +153,60 @@ def child_figures(**extra: Any) -> dict[str, Any]:
         "maxrss_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
         **extra,
     }
+
+
+def prompt_rows(count: int, prompt: str = "row {i}") -> list[dict[str, str]]:
+    """`count` input rows, each an id and a prompt (`{i}` is the row's number)."""
+    return [{"id": str(i), "prompt": prompt.format(i=i)} for i in range(count)]
+
+
+def measured_run(
+    spec: Mapping[str, Any],
+    *,
+    scale: float | None = None,
+    tmp_dir: str | None = None,
+    inspect: Callable[[Path], Mapping[str, Any]] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Child side: `run_batch(spec)` into a temporary folder (removed after), and what every script reads.
+
+    Returns `started`/`ended` (`time.time()`, to line up with the emulator's log), `wall_s`,
+    `run_cpu_s` (the run alone, imports left out), `counts` by status, and whatever `inspect` finds in
+    the run folder before it is removed. `options` go to `run_batch` (default: quiet, output swallowed).
+    """
+    import io
+    import shutil
+    import tempfile
+
+    from replicate_batch import run_batch
+    from replicate_batch.clock import Clock
+
+    out_dir = Path(tempfile.mkdtemp(prefix="bench-", dir=tmp_dir))
+    options = {"quiet": True, "stdout": io.StringIO(), "stderr": io.StringIO(), **options}
+    if scale is not None:
+        options["clock"] = Clock(time_scale=scale)
+    try:
+        started, cpu_started = time.time(), cpu_s()
+        summary = run_batch(dict(spec), output_dir=out_dir, **options)
+        ended, run_cpu_s = time.time(), cpu_s() - cpu_started
+        assert summary.run_dir is not None
+        found = dict(inspect(summary.run_dir)) if inspect else {}
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    return {
+        "started": started,
+        "ended": ended,
+        "wall_s": ended - started,
+        "run_cpu_s": run_cpu_s,
+        "counts": dict(summary.counts),
+        **found,
+    }
+
+
+def results_rows(run_dir: Path) -> dict[str, int]:
+    """An `inspect` for `measured_run`: how many rows results.csv holds."""
+    with open(run_dir / "results.csv", encoding="utf-8", newline="") as handle:
+        return {"results_rows": sum(1 for _ in csv.DictReader(handle))}
 
 
 def emit(figures: Mapping[str, Any]) -> None:

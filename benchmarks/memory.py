@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import shutil
 import tempfile
 import threading
@@ -24,7 +23,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import child_figures, emit, load_line, machine_line, run_as_child, run_child, table
+from harness import (
+    child_figures,
+    emit,
+    load_line,
+    machine_line,
+    measured_run,
+    results_rows,
+    run_as_child,
+    run_child,
+    table,
+)
 
 CONCURRENCY = 16
 
@@ -42,7 +51,7 @@ def write_rows(path: Path, count: int) -> None:
 
 def run_child_batch(config: dict[str, Any]) -> None:
     """Child: run the spec with every model on the instant backend; report peak RSS."""
-    from replicate_batch import run_batch, runner
+    from replicate_batch import runner
     from tests.doubles import instant_backends
 
     if config["no_report"] and hasattr(runner, "try_write_report"):
@@ -57,7 +66,6 @@ def run_child_batch(config: dict[str, Any]) -> None:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    out_dir = Path(tempfile.mkdtemp(prefix="bench-memory-"))
     spec: dict[str, Any] = {
         "name": "memory",
         "models": [{"ref": "bench/instant"}],
@@ -67,26 +75,13 @@ def run_child_batch(config: dict[str, Any]) -> None:
     }
     if config["matrix"]:
         spec["matrix"] = {"seed": list(range(config["matrix"]))}
-    summary = run_batch(
-        spec,
-        output_dir=out_dir,
-        quiet=False,
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        backends=instant_backends(),
-    )
-    wall_s = time.perf_counter() - started
+    figures = measured_run(spec, quiet=False, backends=instant_backends(), inspect=results_rows)
     stop.set()
     sampler.join()
-    assert summary.run_dir is not None
-    with open(summary.run_dir / "results.csv", encoding="utf-8") as handle:
-        rows = sum(1 for _ in handle) - 1
-    shutil.rmtree(out_dir, ignore_errors=True)
     emit(
         child_figures(
-            wall_s=wall_s,
-            results_rows=rows,
-            succeeded=summary.counts.get("succeeded", 0),
+            **figures,
+            succeeded=figures["counts"].get("succeeded", 0),
             rss_at_half=_rss_at(samples, 0.5),
             rss_at_end=samples[-1][1] if samples else 0.0,
         )

@@ -25,13 +25,9 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import io
-import shutil
+import os
 import statistics
-import tempfile
-import time
 from collections import Counter, defaultdict
-from pathlib import Path
 from typing import Any
 
 from harness import (
@@ -43,6 +39,8 @@ from harness import (
     emit,
     load_line,
     machine_line,
+    measured_run,
+    prompt_rows,
     request_kinds,
     run_as_child,
     run_child,
@@ -77,41 +75,36 @@ def unbudgeted_polls(life_s: float) -> int:
 
 
 def run_runner(config: dict[str, Any]) -> None:
-    """Child: the runner on `jobs` rows at `concurrency`, with the scenario's patches."""
-    import replicate_batch.hosted as hosted
-    from replicate_batch import run_batch
-    from replicate_batch.clock import Clock
-
+    """Child: the runner on `jobs` rows at `concurrency`, with the scenario's sync wait and budget."""
+    backends = None
     if config["sync_wait_s"] is not None:
-        original = hosted.ReplicateBackend.__init__
-        wait_s = config["sync_wait_s"]
+        from replicate_batch.backend import Backend
+        from replicate_batch.hosted import ReplicateBackend
 
-        def shorter_wait(self: Any, *args: Any, **kwargs: Any) -> None:
-            original(self, *args, **{**kwargs, "sync_wait_s": wait_s})
+        def backends(loaded: Any, *, concurrency: int, clock: Any) -> list[Backend]:
+            """As `make_backends` builds them, with a shorter `Prefer: wait` (not a setting)."""
+            token = os.environ["REPLICATE_API_TOKEN"]
+            return [
+                ReplicateBackend(
+                    model.ref,
+                    token,
+                    max_connections=concurrency,
+                    cancel_after_s=loaded.spec.timeout,
+                    sync_wait_s=config["sync_wait_s"],
+                )
+                for model in loaded.spec.models
+            ]
 
-        hosted.ReplicateBackend.__init__ = shorter_wait  # type: ignore[method-assign]
-    out_dir = Path(tempfile.mkdtemp(prefix="bench-polling-"))
     spec = {
         "name": "polling",
         "models": [config["ref"]],
         "concurrency": config["jobs"],
         "rate_limit": config["rate_limit"],
-        "inputs": [{"id": str(i), "prompt": f"row {i}"} for i in range(config["jobs"])],
+        "inputs": prompt_rows(config["jobs"]),
     }
     if config["polls_per_min"] is not None:
         spec["poll_limit"] = config["polls_per_min"]
-    started = time.time()
-    summary = run_batch(
-        spec,
-        output_dir=out_dir,
-        quiet=True,
-        clock=Clock(time_scale=config["scale"]),
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-    )
-    ended = time.time()
-    shutil.rmtree(out_dir, ignore_errors=True)
-    emit(child_figures(started=started, ended=ended, counts=dict(summary.counts)))
+    emit(child_figures(**measured_run(spec, scale=config["scale"], backends=backends)))
 
 
 def busiest_window(times: list[float], window_s: float) -> int:

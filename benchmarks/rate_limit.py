@@ -12,11 +12,6 @@ burst of about one second's worth of creates.
 from __future__ import annotations
 
 import argparse
-import io
-import shutil
-import tempfile
-import time
-from pathlib import Path
 from typing import Any
 
 from harness import (
@@ -26,6 +21,8 @@ from harness import (
     emit,
     load_line,
     machine_line,
+    measured_run,
+    prompt_rows,
     request_kinds,
     run_as_child,
     run_child,
@@ -39,30 +36,15 @@ TOLERANCE = 1.10
 
 def run_runner(config: dict[str, Any]) -> None:
     """Child: the runner on 2N rows with `rate_limit: N`."""
-    from replicate_batch import run_batch
-    from replicate_batch.clock import Clock
-
-    out_dir = Path(tempfile.mkdtemp(prefix="bench-rate-"))
     jobs = 2 * config["n"]
     spec = {
         "name": "rate",
         "models": [config["ref"]],
         "concurrency": config["concurrency"],
         "rate_limit": config["n"] * config["pace"],
-        "inputs": [{"id": str(i), "prompt": f"row {i}"} for i in range(jobs)],
+        "inputs": prompt_rows(jobs),
     }
-    started = time.time()
-    summary = run_batch(
-        spec,
-        output_dir=out_dir,
-        quiet=True,
-        clock=Clock(time_scale=config["scale"]),
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-    )
-    ended = time.time()
-    shutil.rmtree(out_dir, ignore_errors=True)
-    emit(child_figures(started=started, ended=ended, counts=dict(summary.counts), jobs=jobs))
+    emit(child_figures(**measured_run(spec, scale=config["scale"]), jobs=jobs))
 
 
 def parse_args() -> argparse.Namespace:

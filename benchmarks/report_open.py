@@ -26,16 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import sync_playwright
 
 from replicate_batch.report import write_report
+from tests.browser import launch_chromium
 from tests.sample_runs import write_synthetic_run
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMINGS_JS = """() => {
   const mark = name => performance.getEntriesByName(name)[0].startTime;
   const nav = performance.getEntriesByType('navigation')[0];
@@ -60,7 +53,7 @@ def main() -> int:
         print(f"report.html: {args.rows} rows x 4 models, {size_mb:.1f} MB, written in {write_s:.2f} s")
         samples = []
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+            browser = launch_chromium(playwright, args.chromium)
             print(f"browser: chromium {browser.version} (headless)")
             for attempt in range(args.repeats):
                 page = browser.new_page(viewport={"width": 1400, "height": 900})

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import shutil
 import tempfile
 import time
@@ -28,7 +27,10 @@ from harness import (
     emit,
     load_line,
     machine_line,
+    measured_run,
+    prompt_rows,
     request_kinds,
+    results_rows,
     run_as_child,
     run_child,
     table,
@@ -36,38 +38,22 @@ from harness import (
 )
 
 SIDES = ("replicate_batch", "baseline")
-
-
-def rows_for(jobs: int) -> list[dict[str, str]]:
-    """The same rows for both sides."""
-    return [{"id": str(i), "prompt": f"row {i}: what is in my fridge?"} for i in range(jobs)]
+PROMPT = "row {i}: what is in my fridge?"  # the same rows for both sides
 
 
 def run_replicate_batch(config: dict[str, Any]) -> None:
     """Child: the project's runner, journal, CSV and progress included (progress as plain lines)."""
-    from replicate_batch import run_batch
-
-    out_dir = Path(tempfile.mkdtemp(prefix="bench-throughput-"))
     spec = {
         "name": "throughput",
         "models": [config["runner_ref"]],
         "concurrency": config["concurrency"],
         "rate_limit": config["rate_limit"],
-        "inputs": rows_for(config["jobs"]),
+        "inputs": prompt_rows(config["jobs"], PROMPT),
     }
-    started, cpu_started = time.perf_counter(), cpu_s()
-    summary = run_batch(spec, output_dir=out_dir, quiet=False, stdout=io.StringIO(), stderr=io.StringIO())
-    wall_s, run_cpu_s = time.perf_counter() - started, cpu_s() - cpu_started
-    assert summary.run_dir is not None
-    with open(summary.run_dir / "results.csv", encoding="utf-8", newline="") as handle:
-        results = list(csv.DictReader(handle))
-    shutil.rmtree(out_dir, ignore_errors=True)
+    figures = measured_run(spec, quiet=False, inspect=results_rows)
     emit(
         child_figures(
-            wall_s=wall_s,
-            run_cpu_s=run_cpu_s,
-            succeeded=sum(r["status"] == "succeeded" for r in results),
-            rows=len(results),
+            **figures, succeeded=figures["counts"].get("succeeded", 0), rows=figures["results_rows"]
         )
     )
 
@@ -95,7 +81,7 @@ def run_baseline(config: dict[str, Any]) -> None:
         writer = csv.writer(handle)
         writer.writerow(["id", "status", "output", "error"])
         statuses = []
-        for result in pool.map(one, rows_for(config["jobs"])):
+        for result in pool.map(one, prompt_rows(config["jobs"], PROMPT)):
             writer.writerow(result)
             statuses.append(result[1])
     wall_s, run_cpu_s = time.perf_counter() - started, cpu_s() - cpu_started

@@ -35,11 +35,24 @@ class Row:
 
 
 class Rows:
-    """A spec's checked rows: every iteration is a fresh pass in file order; `len()` reads nothing."""
+    """A spec's checked rows: every iteration is a fresh pass in file order.
 
-    def __init__(self, count: int, passes: Callable[[], Iterator[Row]]) -> None:
+    Built from the checking pass, which also gives what later passes need without reading again:
+    `len()`, and the names of the rows' values and `_` metadata in the order they first appear.
+    """
+
+    def __init__(self, checked: Iterable[Row], passes: Callable[[], Iterator[Row]]) -> None:
+        count = 0
+        values: dict[str, None] = {}
+        metadata: dict[str, None] = {}
+        for row in checked:
+            count += 1
+            values.update(dict.fromkeys(row.values))
+            metadata.update(dict.fromkeys(row.metadata))
         self._count = count
         self._passes = passes
+        self.value_names = tuple(values)
+        self.metadata_names = tuple(metadata)
 
     def __iter__(self) -> Iterator[Row]:
         return self._passes()
@@ -67,18 +80,21 @@ def load_rows(loaded: LoadedSpec) -> Rows:
     if suffix not in (".csv", ".jsonl"):
         return _held(source, _read_list(path, source), lambda i: f"{path.name}[{i}]")
     row_file = RowFile(path, source)
-    count = sum(1 for _ in _checked(source, row_file.records(), row_file.place, row_file.is_csv))
-    if not count:
+    rows = Rows(
+        _checked(source, row_file.records(), row_file.place, row_file.is_csv),
+        lambda: _rows(row_file.records(), row_file.place, row_file.is_csv),
+    )
+    if not len(rows):
         empty = f"{path.name} has no rows: add at least one row under the header" if row_file.is_csv else ""
         raise SpecError.single(source, "inputs", empty or "no rows: add at least one row")
-    return Rows(count, lambda: _rows(row_file.records(), row_file.place, row_file.is_csv))
+    return rows
 
 
 def _held(source: str, records: Iterable[Record], place: Callable[[int], str]) -> Rows:
-    rows = tuple(_checked(source, records, place, from_csv=False))
-    if not rows:
+    held = tuple(_checked(source, records, place, from_csv=False))
+    if not held:
         raise SpecError.single(source, "inputs", "no rows: add at least one row")
-    return Rows(len(rows), rows.__iter__)
+    return Rows(held, held.__iter__)
 
 
 def _checked(

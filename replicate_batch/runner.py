@@ -172,15 +172,13 @@ def stop_backends(backends: Sequence[Backend]) -> None:
 
 
 def _columns(prepared: _Prepared) -> tuple[list[str], list[str]]:
-    inputs: dict[str, None] = {}
-    metadata: dict[str, None] = {}
-    for row in prepared.rows:
-        inputs.update(dict.fromkeys(k for k in row.values if any(p.takes(k) for p in prepared.plans)))
-        metadata.update(dict.fromkeys(row.metadata))
-    for plan in prepared.plans:
+    """results.csv's input and metadata columns: what some model takes, then defaults and matrix keys."""
+    rows, plans = prepared.rows, prepared.plans
+    inputs = dict.fromkeys(k for k in rows.value_names if any(p.takes(k) for p in plans))
+    for plan in plans:
         inputs.update(dict.fromkeys(plan.defaults))
     inputs.update(dict.fromkeys(prepared.loaded.spec.matrix))
-    return list(inputs), list(metadata)
+    return list(inputs), list(rows.metadata_names)
 
 
 def plan_text(prepared: _Prepared, concurrency: int, limit: int | None) -> str:

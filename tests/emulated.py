@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from replicate_batch import RunSummary, run_batch
+from replicate_batch.clock import Clock
 from tests.emulator_models import install_standard_models
 from tests.replicate_emulator import Emulator, ModelDef
 
@@ -25,3 +30,15 @@ def emulated(*models: ModelDef, standard: bool = True) -> Iterator[Emulator]:
         patch.setenv("REPLICATE_API_TOKEN", TOKEN)
         patch.setenv("REPLICATE_BASE_URL", emulator.base_url)
         yield emulator
+
+
+def run_scaled(spec: Any, output_dir: Path, **options: Any) -> RunSummary:
+    """`run_batch` on the emulator's scaled clock, with what it prints swallowed."""
+    return run_batch(
+        spec,
+        output_dir=output_dir,
+        clock=Clock(time_scale=SCALE),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        **options,
+    )

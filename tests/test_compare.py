@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +12,8 @@ import pytest
 import yaml
 
 from replicate_batch.cli import main
-from replicate_batch.clock import Clock
 from replicate_batch.compare import DIFF_LINES, text_diff
-from replicate_batch.runner import run_batch
-from tests.emulated import SCALE, emulated
+from tests.emulated import emulated, run_scaled
 
 MODELS = ["acme/echo", {"ref": "acme/imagegen", "input": {"num_outputs": 1}}]
 ROWS_A = [
@@ -44,13 +41,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]
             spec: dict[str, Any] = {"name": "sweep", "models": MODELS, "inputs": rows}
             spec_path = base / f"{name}.yaml"
             spec_path.write_text(yaml.safe_dump(spec), encoding="utf-8")
-            summary = run_batch(
-                spec_path,
-                output_dir=base / name,
-                clock=Clock(time_scale=SCALE),
-                stdout=io.StringIO(),
-                stderr=io.StringIO(),
-            )
+            summary = run_scaled(spec_path, base / name)
             assert summary.run_dir is not None
             found.append(summary.run_dir)
     yield found[0], found[1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from replicate_batch.clock import Clock
 from replicate_batch.hosted import POLL_CONNECTIONS
 from replicate_batch.results import COLUMNS
 from tests.clocks import FakeClock
-from tests.emulated import SCALE, TOKEN
+from tests.emulated import SCALE, TOKEN, run_scaled
 from tests.emulator_models import fake_png
 from tests.replicate_emulator import Emulator, Fault, ModelDef
 
@@ -27,14 +26,7 @@ from tests.replicate_emulator import Emulator, Fault, ModelDef
 def run(spec: dict[str, Any], tmp_path: Path, **options: Any) -> tuple[Any, pd.DataFrame]:
     """Run a spec in-process with scaled time; returns the summary and results.csv as a DataFrame."""
     spec = {"retry": {"initial_wait": 0.5, "max_wait": 2}, **spec}
-    summary = run_batch(
-        spec,
-        output_dir=tmp_path / "runs",
-        clock=Clock(time_scale=SCALE),
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        **options,
-    )
+    summary = run_scaled(spec, tmp_path / "runs", **options)
     return summary, load_results(summary.run_dir)
 
 

@@ -21,23 +21,14 @@ import yaml
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from replicate_batch.cli import main
-from replicate_batch.clock import Clock
 from replicate_batch.report import REPORT_NAME, page_data, try_write_report, write_report
 from replicate_batch.run_records import RunRecords, load_run
-from replicate_batch.runner import run_batch
-from tests.emulated import SCALE, emulated
+from tests.browser import launch_chromium
+from tests.emulated import emulated, run_scaled
 from tests.emulator_models import prop
 from tests.replicate_emulator import ModelDef, PredictContext
 from tests.sample_runs import solid_png, tone_wav, write_synthetic_run
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LONG_PROMPT = (
     "A lighthouse keeper writes down every ship that passes in the night. " * 6 + "The last was ours."
 )
@@ -109,13 +100,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     spec_path = base / "spec.yaml"
     spec_path.write_text(yaml.safe_dump(spec), encoding="utf-8")
     with emulated(*media_models()):
-        summary = run_batch(
-            spec_path,
-            output_dir=base / "runs",
-            clock=Clock(time_scale=SCALE),
-            stdout=io.StringIO(),
-            stderr=io.StringIO(),
-        )
+        summary = run_scaled(spec_path, base / "runs")
     assert summary.run_dir is not None and summary.exit_code == 1  # echo on `dog` fails
     yield summary.run_dir
 
@@ -131,7 +116,7 @@ def browser() -> Iterator[Browser]:
     if executable is None:
         pytest.skip("Debian's `chromium` is not installed here (apt-get install chromium; .ci/run does)")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        launched = launch_chromium(playwright, executable)
         yield launched
         launched.close()
 
