@@ -11,8 +11,8 @@ delays in the runner are real seconds, so they look 1/scale times longer in mode
 
 Scenarios (500 jobs at concurrency 500 unless said, so all are in flight at once):
   A  as shipped: `Prefer: wait` of 60 s; a 60 s prediction mostly finishes inside the sync wait.
-  B  sync wait cut to 1 s (benchmark-only patch of ReplicateBackend.sync_wait_s), so every
-     prediction is polled for its whole minute: the poll budget (2,500/min) binds.
+  B  sync wait cut to 1 s (`ReplicateBackend(sync_wait_s=1)`, handed in by `run_batch(backends=...)`;
+     not a setting), so every prediction is polled for its whole minute: the budget (2,500/min) binds.
   C  as B with `poll_limit: 1000` in the spec: the measured rate follows the setting.
   D  300 s predictions with the shipped 60 s sync wait: 500 polled at once, the budget binds.
   E  10 predictions of 300 s (time scale 0.1 unless --scale): the budget never binds, so the
