@@ -38,6 +38,7 @@ from http import HTTPStatus
 from typing import Any
 
 __all__ = [
+    "UNTIL_REMOVED",
     "Emulator",
     "Fault",
     "ModelDef",
@@ -69,6 +70,7 @@ _INVALID_VERSION = {
 _LIMITS_GET = {"ratelimit-remaining": "59999", "ratelimit-reset": "1"}  # as recorded
 _LIMITS_OTHER = {"ratelimit-remaining": "2999", "ratelimit-reset": "1"}
 _BODY_FIELDS = frozenset({"input", "webhook", "webhook_completed", "webhook_events_filter", "stream"})
+UNTIL_REMOVED = sys.maxsize  # `Fault(times=UNTIL_REMOVED)` applies until `remove_fault` is called
 
 
 @dataclass
@@ -139,6 +141,9 @@ class Fault:
     garbage: bool = False  # 200 with an HTML body
     truncate: bool = False  # send headers and half the body, then close
     delay_s: float = 0.0  # real seconds (never scaled): meant to trip client timeouts
+    # Model seconds (scaled) the request waits at the server before anything is done for it (a create
+    # held before the prediction exists); then it is answered normally unless other fields say otherwise.
+    hold_s: float = 0.0
     retry_after: float = 1.0  # model seconds (scaled) reported by a `status=429` body
     times: int = 1
     # Called with the JSON body for creates, with {"path", "method", "query"} for the rest.
@@ -183,6 +188,7 @@ class PredictionState:
     cancel_after: str | None = None
     cancel_deadline: float | None = None  # time.monotonic() value
     canceled_by_request: bool = False
+    data_removed: bool = False  # see Emulator.remove_data
     wake: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -458,6 +464,11 @@ class Emulator:
             self._faults.append([fault, fault.times])
         return fault
 
+    def remove_fault(self, fault: Fault) -> None:
+        """Stop applying one fault (e.g. one added with `times=UNTIL_REMOVED`)."""
+        with self._cond:
+            self._faults = [entry for entry in self._faults if entry[0] is not fault]
+
     def clear_faults(self) -> None:
         """Drop every fault not used up yet: the service is healthy again."""
         with self._cond:
@@ -467,6 +478,17 @@ class Emulator:
         """Faults not used up yet."""
         with self._cond:
             return [f for f, left in self._faults if left > 0]
+
+    def remove_data(self, prediction_id: str) -> None:
+        """Do what the API does an hour after a prediction: delete its input, output, logs and files.
+
+        The prediction then reports `data_removed: true` and `output: null`; its file URLs answer 404.
+        """
+        with self._cond:
+            state = self.predictions[prediction_id]
+            state.data_removed = True
+            for key in [key for key in self.output_files if key[0] == prediction_id]:
+                del self.output_files[key]
 
     def count(self, endpoint: str, match: Callable[[Any], bool] | None = None) -> int:
         """Requests to `endpoint`, optionally only those whose `match` subject (see Fault) fits."""
@@ -561,6 +583,12 @@ class Emulator:
     def _apply_fault(self, fault: Fault, run: Callable[[], _Reply]) -> _Reply:
         if fault.delay_s:
             self._stopping.wait(fault.delay_s)
+        if fault.hold_s:
+            self._stopping.wait(fault.hold_s * self.time_scale)
+            if fault.status is None and not (
+                fault.drop or fault.after or fault.garbage or fault.truncate or fault.prediction_status
+            ):
+                return run()
         if fault.prediction_status or fault.truncate:
             reply = run()
             if fault.truncate:
@@ -820,16 +848,17 @@ class Emulator:
             status = status_override or state.status
             # The real sync answer often says `processing` although the output is complete.
             quirk = sync and state.model_def.sync_reports_processing and status == "succeeded"
+            removed = state.data_removed
             out: dict[str, Any] = {
                 "id": state.id,
                 "model": state.model,
                 "version": state.version,
-                "input": state.input,
-                "logs": state.logs,
+                "input": {} if removed else state.input,
+                "logs": "" if removed else state.logs,
             }
             if state.has_output:
-                out["output"] = state.output
-            out.update(data_removed=False, error=state.error, status="processing" if quirk else status)
+                out["output"] = None if removed else state.output
+            out.update(data_removed=removed, error=state.error, status="processing" if quirk else status)
             out["created_at"] = self._iso(state.created_ns)
             if state.started_ns is not None:
                 out["started_at"] = self._iso(state.started_ns)

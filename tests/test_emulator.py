@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from replicate.helpers import FileOutput
 from replicate.pagination import paginate
 
 from tests.emulator_models import fake_png, install_standard_models
-from tests.replicate_emulator import Emulator, Fault, ModelDef, parse_go_duration
+from tests.replicate_emulator import UNTIL_REMOVED, Emulator, Fault, ModelDef, parse_go_duration
 
 TOKEN = "r8_test"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{2,9}Z$")
@@ -333,6 +334,47 @@ def test_dropped_create_raises_and_after_true_still_creates(emu: Emulator, clien
     [created] = emu.predictions.values()
     assert [p.id for p in client.predictions.list()] == [created.id]
     assert emu.creates_with({"prompt": "lost"}) == 2
+
+
+def test_a_held_create_makes_its_prediction_only_when_the_hold_ends(
+    emu: Emulator, client: replicate.Client
+) -> None:
+    emu.add_fault(Fault("create", hold_s=30))  # 0.3 s real at this scale
+    started = time.monotonic()
+    answer: dict[str, Any] = {}
+    worker = threading.Thread(
+        target=lambda: answer.update(p=client.models.predictions.create("acme/echo", input={"prompt": "late"}))
+    )
+    worker.start()
+    wait_for(lambda: emu.count("create") == 1)
+    assert emu.predictions == {} and list(client.predictions.list()) == []  # not made, not listed
+    worker.join(timeout=5)
+    assert time.monotonic() - started >= 0.3
+    [created] = emu.predictions.values()
+    assert answer["p"].id == created.id and created.input == {"prompt": "late"}  # then answered normally
+
+
+def test_a_fault_can_last_until_removed(emu: Emulator, client: replicate.Client) -> None:
+    ref = f"acme/imagegen:{version_of(emu, 'acme/imagegen')}"
+    [url] = client.run(ref, input={"prompt": "cat", "seed": 7})
+    failing = emu.add_fault(Fault("download", status=503, times=UNTIL_REMOVED))
+    assert [httpx.get(url, verify=False).status_code for _ in range(5)] == [503] * 5
+    emu.remove_fault(failing)
+    assert httpx.get(url, verify=False).content == fake_png("cat", 7, 0)
+
+
+def test_removed_data_is_gone_from_the_prediction_and_its_files(
+    emu: Emulator, client: replicate.Client
+) -> None:
+    ref = f"acme/imagegen:{version_of(emu, 'acme/imagegen')}"
+    [url] = client.run(ref, input={"prompt": "cat", "seed": 7})
+    [state] = emu.predictions.values()
+    emu.remove_data(state.id)
+    body = raw(emu, "GET", f"/v1/predictions/{state.id}").json()
+    assert body["status"] == "succeeded" and body["data_removed"] is True
+    assert body["output"] is None and body["input"] == {} and body["logs"] == ""
+    assert client.predictions.get(state.id).output is None
+    assert httpx.get(url, verify=False).status_code == 404
 
 
 def test_faults_match_on_the_body_and_apply_in_order(emu: Emulator, client: replicate.Client) -> None:
