@@ -98,6 +98,9 @@ class Backend(abc.ABC):
     model_ref: str
     #: Whether `find_created` can look a prediction up after a lost create response.
     can_find_created: bool = False
+    #: Seconds after a create was sent that it may still make a prediction (its request timeout):
+    #: until then, `find_created` not finding it does not prove it was never created.
+    create_timeout_s: float = 0.0
 
     @abc.abstractmethod
     def start(self) -> ModelInfo:

@@ -33,6 +33,11 @@ class Clock:
         """Sleep up to `seconds` of clock time or until `event` is set; True if it was set."""
         return event.wait(max(0.0, seconds) * self.time_scale)
 
+    def seconds_since(self, iso: str) -> float:
+        """Clock seconds since a wall-clock time written by `utc_now_iso` (e.g. by an earlier run)."""
+        elapsed_s = (datetime.now(timezone.utc) - parse_iso(iso)).total_seconds()
+        return elapsed_s / self.time_scale
+
 
 SYSTEM_CLOCK = Clock()
 

@@ -56,6 +56,7 @@ class Downloader:
                     raise DownloadError(
                         f"HTTP {response.status_code} fetching {url}",
                         retryable=response.status_code in RETRYABLE_STATUS,
+                        status=response.status_code,
                     )
                 return _write_atomically(dest, response.iter_content(CHUNK_BYTES))
         except (requests.ConnectionError, requests.Timeout) as error:

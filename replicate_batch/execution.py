@@ -36,6 +36,8 @@ MAX_POLL_S = 10.0
 INTERRUPTED = "interrupted"
 # Server and runner clocks differ; look a little further back for a create whose answer was lost.
 LOOKUP_MARGIN = timedelta(seconds=60)
+# An output file URL answering these no longer has the file (the API deletes outputs after an hour).
+GONE_STATUSES = frozenset({404, 410})
 
 
 class _Stopped(Exception):
@@ -49,6 +51,10 @@ class _Stopped(Exception):
 
 class _Fatal(Exception):
     """A failure that must not be retried (and must not create again)."""
+
+
+class _OutputsGone(Exception):
+    """A prediction fetched again for its files no longer has them: only a new one can give them."""
 
 
 class UploadCache:
@@ -119,8 +125,9 @@ class Execution:
         tracker = _Tracker(started_iso=utc_now_iso(), attempts=tries)
         try:
             if pickup is not None and model.backend.can_find_created:
-                adopted = self._adopt(job, model, pickup, started + self.timeout_s)
+                adopted = self._adopt(job, model, pickup, started + self.timeout_s, tracker)
                 tracker.handed = [adopted] if adopted is not None else []
+                tracker.refetched = adopted.id if adopted is not None and pickup.refetch else ""
             prediction = self._run_attempts(job, model, started + self.timeout_s, tracker)
         except _Stopped as stopped:
             return self._result(job, model, tracker, started, "canceled", stopped.prediction, stopped.reason)
@@ -134,7 +141,10 @@ class Execution:
         if prediction.status == "canceled":
             reason = INTERRUPTED if self.stop.is_set() else prediction.error or "canceled"
             return self._result(job, model, tracker, started, "canceled", prediction, reason)
-        return self._finish(job, model, tracker, started, prediction)
+        try:
+            return self._finish(job, model, tracker, started, prediction)
+        except _OutputsGone:
+            return self._run_job(job, model, None, tracker.attempts)
 
     def _run_attempts(self, job: Job, model: ModelRuntime, deadline: float, tracker: _Tracker) -> Prediction:
         model_input = dict(job.input)
@@ -209,24 +219,49 @@ class Execution:
             raise ModelFailed(prediction.error or "the prediction failed without an error message")
         return prediction
 
-    def _adopt(self, job: Job, model: ModelRuntime, pickup: Pickup, deadline: float) -> Prediction | None:
-        """Find the prediction a stopped run created for this job; None if it never was created."""
+    def _adopt(
+        self, job: Job, model: ModelRuntime, pickup: Pickup, deadline: float, tracker: _Tracker
+    ) -> Prediction | None:
+        """Find the prediction a stopped run created for this job; None if it never was created.
+
+        For a pickup that succeeded but whose files were not downloaded, None also when the server no
+        longer has its outputs (deleted, or the prediction is gone): it is created again.
+        """
         if pickup.prediction_id is None:
             if pickup.sent_input is None:
                 return None
-            found = self._look_up(model, pickup.sent_input, pickup.creating_time, deadline)
+            found = self._look_up_sent(model, pickup.sent_input, pickup.creating_time, deadline)
             if found is not None:
                 self.folder.journal("created", job_id=job.job_id, prediction_id=found.id)
             return found
         try:
             prediction: Prediction = self.policy.until(deadline)(model.backend.get, pickup.prediction_id)
         except RequestFailed as error:
-            if error.status == 404:  # the server does not know it: it was never created
+            if error.status == 404:  # the server does not know it (any more): create it
                 return None
+            tracker.prediction_id = pickup.prediction_id  # kept, so a later --resume fetches it again
             raise _Fatal(f"could not fetch prediction {pickup.prediction_id}: {error}") from None
         except BackendError as error:
+            tracker.prediction_id = pickup.prediction_id
             raise _Fatal(f"could not fetch prediction {pickup.prediction_id}: {error}") from None
+        if pickup.refetch and prediction.status == "succeeded" and prediction.output is None:
+            # It had files; the API deletes outputs after an hour (`data_removed`, `output: null`).
+            return None
         return prediction
+
+    def _look_up_sent(
+        self, model: ModelRuntime, model_input: Mapping[str, Any], sent_iso: str, deadline: float
+    ) -> Prediction | None:
+        """Look up a create a stopped run sent; while it may still land, not finding it proves nothing."""
+        found = self._look_up(model, model_input, sent_iso, deadline)
+        left_s = model.backend.create_timeout_s - self.clock.seconds_since(sent_iso)
+        if found is None and left_s > 0:
+            # The run was killed while the request was on its way or held at the server: wait until
+            # the client would have given up on it, then look once more.
+            if self.clock.wait(self.stop, left_s):
+                raise _Stopped(None, INTERRUPTED)
+            found = self._look_up(model, model_input, sent_iso, deadline)
+        return found
 
     def _look_up(
         self, model: ModelRuntime, model_input: Mapping[str, Any], sent_iso: str, deadline: float
@@ -330,6 +365,10 @@ class Execution:
             try:
                 self.downloader.fetch(url, folder / name)
             except DownloadError as error:
+                if prediction.id == tracker.refetched and error.status in GONE_STATUSES:
+                    raise _OutputsGone(str(error)) from None
+                # The prediction keeps its id in the row and is fetched again by --resume.
+                self.folder.journal("download_failed", job_id=job.job_id, prediction_id=prediction.id)
                 message = (
                     f"succeeded, but output file {index + 1} of {len(names)} could not be downloaded: {error}"
                 )
@@ -391,3 +430,4 @@ class _Tracker:
     prediction_id: str = ""
     last: Prediction | None = None
     handed: list[Prediction] = field(default_factory=list)  # a picked-up prediction, used first
+    refetched: str = ""  # id of a picked-up prediction fetched again for its files

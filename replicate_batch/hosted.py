@@ -46,6 +46,10 @@ POLL_CONNECTIONS = 16
 CREATE_KEEPALIVE = 100
 # Requests queue for a connection of the small pool; a budgeted poll may wait its turn that long.
 POLL_POOL_WAIT_S = 60.0
+# The client sends a create with `Prefer: wait=W` under httpx.Timeout(5.0, read=W + 0.5): up to 5 s
+# for a pooled connection, 5 s to connect and 5 s to send, then W + 0.5 s for the answer.
+CREATE_SEND_S = 15.0
+CREATE_ANSWER_GRACE_S = 0.5
 
 
 class _ThrottledTransport(httpx.HTTPTransport):
@@ -195,6 +199,7 @@ class ReplicateBackend(Backend):
             raise_429_early=True,
         )
         self.sync_wait_s = sync_wait_s
+        self.create_timeout_s = CREATE_SEND_S + sync_wait_s + CREATE_ANSWER_GRACE_S
         # Official models may refuse version creates; then the model endpoint is used (see create).
         self._use_model_endpoint = False
         self._lock = threading.Lock()

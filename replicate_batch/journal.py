@@ -6,6 +6,9 @@ The journal is append-only, one JSON object per line, flushed per line:
 - `creating`: a create is about to be sent (`attempt`; for hosted models also the exact `input`
   sent, so a create whose answer was lost can be looked up).
 - `created`: the server gave the prediction id.
+- `download_failed`: the prediction (`prediction_id`) succeeded but its output files could not all be
+  downloaded; the job's result that follows is `failed` with that id, and `--resume` fetches the
+  prediction again by id rather than creating it.
 - `finished`: the job's result (the `results.csv` row, as JSON).
 
 A `kill -9` can cut the last line short; a line that does not parse is ignored.
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,9 @@ class Pickup:
     prediction_id: str | None  # known: poll it
     creating_time: str  # when the last create was about to be sent
     sent_input: Mapping[str, Any] | None  # what that create sent, to look it up if the id is unknown
+    # It succeeded but its files were not all downloaded: download them, or create it again only if
+    # the server no longer has them.
+    refetch: bool = False
 
 
 @dataclass
@@ -83,6 +89,10 @@ def read_journal(run_dir: Path) -> JournalState:
             state.pickups[job_id] = Pickup(
                 str(event["prediction_id"]), previous.creating_time, previous.sent_input
             )
+        elif kind == "download_failed" and job_id in state.pickups:
+            previous = state.pickups[job_id]
+            if previous.prediction_id == event.get("prediction_id"):
+                state.pickups[job_id] = replace(previous, refetch=True)
         elif kind == "finished" and isinstance(event.get("result"), dict):
             try:
                 result = JobResult.from_journal(event["result"])
@@ -94,4 +104,13 @@ def read_journal(run_dir: Path) -> JournalState:
             if pickup is not None and pickup.prediction_id is None and not result.prediction_id:
                 # The last create's fate is unknown (its answer was lost): look it up before creating.
                 state.pickups[job_id] = pickup
+            elif (
+                pickup is not None
+                and pickup.refetch
+                and result.status == "failed"
+                and result.prediction_id == pickup.prediction_id
+            ):
+                # Its files are still to be downloaded: fetch the prediction by id, don't create it.
+                state.pickups[job_id] = pickup
+                state.tries[job_id] = result.attempts
     return state

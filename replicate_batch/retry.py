@@ -22,11 +22,12 @@ class ModelFailed(Exception):
 
 
 class DownloadError(Exception):
-    """An output file could not be fetched."""
+    """An output file could not be fetched; `status` is the HTTP status it was answered with, if any."""
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(self, message: str, *, retryable: bool, status: int | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.status = status
 
 
 def is_transient(error: BaseException) -> bool:

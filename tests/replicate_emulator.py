@@ -401,6 +401,7 @@ class Emulator:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None
+        self._answering = 0  # requests received and not answered yet
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -489,6 +490,12 @@ class Emulator:
             state.data_removed = True
             for key in [key for key in self.output_files if key[0] == prediction_id]:
                 del self.output_files[key]
+
+    @property
+    def answering(self) -> int:
+        """Requests received and not answered yet (a held create counts until its answer is made)."""
+        with self._cond:
+            return self._answering
 
     def count(self, endpoint: str, match: Callable[[Any], bool] | None = None) -> int:
         """Requests to `endpoint`, optionally only those whose `match` subject (see Fault) fits."""
@@ -1126,7 +1133,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         raw = self._read_body()
         headers = {k.lower(): v for k, v in self.headers.items()}
         peer = "{}:{}".format(*self.client_address[:2])
-        reply = self.server.emulator._handle(self.command, self.path, headers, raw, peer)
+        emulator = self.server.emulator
+        with emulator._cond:
+            emulator._answering += 1
+        try:
+            reply = emulator._handle(self.command, self.path, headers, raw, peer)
+        finally:
+            with emulator._cond:
+                emulator._answering -= 1
         if reply.drop:
             self.close_connection = True  # no status line at all: the client sees a disconnect
             return

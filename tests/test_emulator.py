@@ -342,13 +342,17 @@ def test_a_held_create_makes_its_prediction_only_when_the_hold_ends(
     emu.add_fault(Fault("create", hold_s=30))  # 0.3 s real at this scale
     started = time.monotonic()
     answer: dict[str, Any] = {}
-    worker = threading.Thread(
-        target=lambda: answer.update(p=client.models.predictions.create("acme/echo", input={"prompt": "late"}))
-    )
+
+    def create() -> None:
+        answer["p"] = client.models.predictions.create("acme/echo", input={"prompt": "late"})
+
+    worker = threading.Thread(target=create)
     worker.start()
     wait_for(lambda: emu.count("create") == 1)
     assert emu.predictions == {} and list(client.predictions.list()) == []  # not made, not listed
+    assert emu.answering == 1
     worker.join(timeout=5)
+    assert emu.answering == 0
     assert time.monotonic() - started >= 0.3
     [created] = emu.predictions.values()
     assert answer["p"].id == created.id and created.input == {"prompt": "late"}  # then answered normally

@@ -24,7 +24,7 @@ from replicate_batch.journal import journal_events as read_journal_events
 from replicate_batch.runfolder import RunFolder
 from tests.emulated import SCALE, emulated
 from tests.emulator_models import fake_png
-from tests.replicate_emulator import Emulator, Fault, ModelDef
+from tests.replicate_emulator import UNTIL_REMOVED, Emulator, Fault, ModelDef
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,6 +121,14 @@ def assert_complete(run_dir: Path, rows: int) -> pd.DataFrame:
     return df
 
 
+def resume_scaled(spec: Path, run_dir: Path, time_scale: float = SCALE) -> int:
+    """Resume on the scaled clock: a create the dead run had in flight may be waited for (75.5 s)."""
+    summary = run_batch(
+        spec, resume=run_dir, clock=Clock(time_scale), stdout=io.StringIO(), stderr=io.StringIO()
+    )
+    return summary.exit_code
+
+
 def test_kill_9_mid_batch_then_resume_loses_nothing_and_creates_nothing_twice(
     emu: Emulator, tmp_path: Path
 ) -> None:
@@ -135,7 +143,7 @@ def test_kill_9_mid_batch_then_resume_loses_nothing_and_creates_nothing_twice(
     finished_before = {e["job_id"] for e in before if e["event"] == "finished"}
     assert 6 <= len(finished_before) < rows
 
-    assert main([str(spec), "--resume", str(run_dir), "--quiet"]) == 0
+    assert resume_scaled(spec, run_dir) == 0
     df = assert_complete(run_dir, rows)
     # Every prediction the server ever created belongs to a different job: nothing was paid twice.
     assert max(predictions_per_prompt(emu).values()) == 1
@@ -215,6 +223,84 @@ def test_a_lost_create_is_looked_up_again_on_resume(emu: Emulator, tmp_path: Pat
     assert again.exit_code == 0
     assert_complete(first.run_dir, 1)
     assert emu.count("create") == 1 and len(emu.predictions) == 1
+
+
+def test_a_failed_download_is_fetched_again_by_id_on_resume_never_created_again(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    second_file = Fault("download", status=503, times=UNTIL_REMOVED, match=lambda r: "/out-1" in r["path"])
+    emu.add_fault(second_file)
+    spec = write_spec(tmp_path, 2)
+    first = run_batch(spec, clock=Clock(SCALE), stdout=io.StringIO(), stderr=io.StringIO())
+    assert first.exit_code == 1 and first.run_dir is not None
+    df = load_results(first.run_dir)
+    assert set(df.status) == {"failed"}
+    assert all("succeeded, but output file 2 of 2 could not be downloaded" in e for e in df.error)
+    ids = dict(zip(df.job_id, df.prediction_id))
+    assert all(ids.values()) and len(set(ids.values())) == 2
+
+    assert resume_scaled(spec, first.run_dir) == 1  # the files still cannot be fetched: still failed
+    df = load_results(first.run_dir)
+    assert dict(zip(df.job_id, df.prediction_id)) == ids and emu.count("create") == 2
+
+    emu.remove_fault(second_file)
+    assert resume_scaled(spec, first.run_dir) == 0
+    df = assert_complete(first.run_dir, 2)
+    assert dict(zip(df.job_id, df.prediction_id)) == ids  # fetched by id, with their files
+    assert emu.count("create") == 2 and len(emu.predictions) == 2  # nothing paid twice
+    assert set(df.attempts) == {1}
+
+
+@pytest.mark.parametrize("gone", ["data removed", "file URL 410", "prediction 404"])
+def test_a_failed_download_is_created_again_only_when_the_server_no_longer_has_it(
+    emu: Emulator, tmp_path: Path, gone: str
+) -> None:
+    failing = emu.add_fault(Fault("download", status=503, times=UNTIL_REMOVED))
+    spec = write_spec(tmp_path, 1)
+    first = run_batch(spec, clock=Clock(SCALE), stdout=io.StringIO(), stderr=io.StringIO())
+    assert first.exit_code == 1 and first.run_dir is not None
+    [old_id] = load_results(first.run_dir).prediction_id
+    emu.remove_fault(failing)
+    if gone == "data removed":  # what the API does an hour after a prediction
+        emu.remove_data(old_id)
+    elif gone == "file URL 410":
+        emu.add_fault(Fault("download", status=410, times=UNTIL_REMOVED, match=lambda r: old_id in r["path"]))
+    else:
+        emu.add_fault(Fault("get", status=404, times=UNTIL_REMOVED, match=lambda r: old_id in r["path"]))
+
+    assert resume_scaled(spec, first.run_dir) == 0
+    df = assert_complete(first.run_dir, 1)
+    assert df.prediction_id[0] != old_id
+    assert emu.count("create") == 2
+    assert emu.count("get", lambda r: old_id in r["path"]) >= 1  # it was looked at before creating
+
+
+def test_kill_9_while_a_create_is_held_at_the_server_then_resume_creates_it_once(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    # The server holds the create 1 s (real) before the prediction exists: a slow network, a stall.
+    emu.add_fault(Fault("create", hold_s=100))
+    spec = write_spec(tmp_path, 1)
+    runner = start_runner(spec)
+    run_dir = wait_for_events(tmp_path, "creating", 1)
+    deadline = time.monotonic() + 30
+    while emu.count("create") == 0:  # the create has reached the server, which holds it
+        assert time.monotonic() < deadline, "the create never reached the server"
+        time.sleep(0.005)
+    runner.kill()
+    runner.communicate(timeout=10)
+    assert emu.predictions == {}  # killed while the create was held: nothing exists yet
+
+    # The create may land until its request timeout (75.5 s of clock time): 1.5 s real on this clock,
+    # so the resume's first lookup comes before the held prediction exists, and a later one after.
+    assert resume_scaled(spec, run_dir, time_scale=2 * SCALE) == 0
+    while emu.answering:  # whatever the dead runner sent has been dealt with
+        assert time.monotonic() < deadline, "the held create never ended"
+        time.sleep(0.005)
+    df = assert_complete(run_dir, 1)
+    assert predictions_per_prompt(emu) == {"picture 0": 1}  # exactly one prediction for that input
+    assert list(df.prediction_id) == list(emu.predictions)
+    assert emu.count("create") == 1
 
 
 def test_a_changed_spec_is_refused_unless_forced(
