@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from .clock import utc_now_iso
 from .journal import JOURNAL_NAME
+from .outputs import path_part
 from .results import COLUMNS, JobResult
 
 LOCK_NAME = ".lock"
@@ -173,9 +174,8 @@ class RunFolder:
             return dict(self._counts)
 
     def files_dir(self, model: str, row_id: str) -> Path:
-        """Where a job's output files go: `files/<model>/<row_id>/`."""
-        safe_row = "".join(c if c.isalnum() or c in "._-" else "_" for c in row_id).lstrip(".") or "_"
-        return self.path / "files" / model / safe_row
+        """Where a job's output files go: `files/<model>/<row_id>/`, each name made safe (`path_part`)."""
+        return self.path / "files" / path_part(model) / path_part(row_id)
 
     def write_manifest(self, manifest: Mapping[str, Any]) -> None:
         """Replace `manifest.json` atomically."""
