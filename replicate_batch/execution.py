@@ -109,32 +109,35 @@ class Execution:
         `pickup` is a prediction an earlier, stopped run created for this job (continued, not
         created again); `tries` counts that run's creates for the job.
         """
-        if model.slots is None:
-            return self._run_job(job, model, pickup, tries)
-        with model.slots:
-            return self._run_job(job, model, pickup, tries)
-
-    def _run_job(self, job: Job, model: ModelRuntime, pickup: Pickup | None, tries: int) -> JobResult:
-        started = self.clock.monotonic()
         tracker = _Tracker(started_iso=utc_now_iso(), attempts=tries)
+        try:
+            if model.slots is None:
+                return self._run_job(job, model, pickup, tracker)
+            with model.slots:
+                return self._run_job(job, model, pickup, tracker)
+        except Exception as error:  # the last guard: a surprise fails this job, never the whole run
+            return _unexpected(job, model, tracker, error)
+
+    def _run_job(self, job: Job, model: ModelRuntime, pickup: Pickup | None, tracker: _Tracker) -> JobResult:
+        started = self.clock.monotonic()
+        tracker.started_iso = utc_now_iso()
         try:
             if pickup is not None and model.backend.can_find_created:
                 adopted = self._adopt(job, model, pickup, started + self.timeout_s)
                 tracker.handed = [adopted] if adopted is not None else []
             prediction = self._run_attempts(job, model, started + self.timeout_s, tracker)
+            if prediction.status == "canceled":
+                reason = INTERRUPTED if self.stop.is_set() else prediction.error or "canceled"
+                return self._result(job, model, tracker, started, "canceled", prediction, reason)
+            return self._finish(job, model, tracker, started, prediction)
         except _Stopped as stopped:
             return self._result(job, model, tracker, started, "canceled", stopped.prediction, stopped.reason)
         except ModelFailed as failed:
             return self._result(job, model, tracker, started, "failed", tracker.last, str(failed))
         except (BackendError, _Fatal, DownloadError) as error:
             return self._result(job, model, tracker, started, "failed", tracker.last, str(error))
-        except Exception as error:
-            message = f"internal error: {type(error).__name__}: {error}"
-            return self._result(job, model, tracker, started, "failed", tracker.last, message)
-        if prediction.status == "canceled":
-            reason = INTERRUPTED if self.stop.is_set() else prediction.error or "canceled"
-            return self._result(job, model, tracker, started, "canceled", prediction, reason)
-        return self._finish(job, model, tracker, started, prediction)
+        except Exception as error:  # e.g. an output file it cannot write: this job fails, the run goes on
+            return self._result(job, model, tracker, started, "failed", tracker.last, _internal(error))
 
     def _run_attempts(self, job: Job, model: ModelRuntime, deadline: float, tracker: _Tracker) -> Prediction:
         model_input = dict(job.input)
@@ -380,6 +383,29 @@ class Execution:
             input=job.input,
             metadata=job.row.metadata,
         )
+
+
+def _internal(error: Exception) -> str:
+    return f"internal error: {type(error).__name__}: {error}"
+
+
+def _unexpected(job: Job, model: ModelRuntime, tracker: _Tracker, error: Exception) -> JobResult:
+    """A failed result built from what the tracker holds, for an error even `_result` did not survive."""
+    return JobResult(
+        job_id=job.job_id,
+        model=job.model,
+        row_id=job.row.id,
+        repeat=job.repeat,
+        status="failed",
+        error=_internal(error),
+        attempts=tracker.attempts,
+        prediction_id=tracker.prediction_id,
+        version=model.version or "",
+        created_at=tracker.started_iso,
+        completed_at=utc_now_iso(),
+        input=job.input,
+        metadata=job.row.metadata,
+    )
 
 
 @dataclass
