@@ -100,6 +100,7 @@ class Execution:
     in_flight: dict[str, tuple[Backend, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _canceled: set[str] = field(default_factory=set)
+    _creating: set[str] = field(default_factory=set)  # jobs whose create request is out, id not known yet
 
     def run_job(
         self, job: Job, model: ModelRuntime, pickup: Pickup | None = None, tries: int = 0
@@ -184,7 +185,13 @@ class Execution:
 
         try:
             time_left_s = deadline - self.clock.monotonic()
-            prediction = model.backend.create(model_input, on_created, time_left_s)
+            with self._lock:
+                self._creating.add(job.job_id)
+            try:
+                prediction = model.backend.create(model_input, on_created, time_left_s)
+            finally:
+                with self._lock:
+                    self._creating.discard(job.job_id)
         except Throttled as throttled:
             tracker.attempts -= 1  # a 429 is a wait, not a try
             self.creates.pause(throttled.retry_after_s or 1.0)
@@ -308,6 +315,11 @@ class Execution:
             self._canceled.add(prediction_id)
         with contextlib.suppress(BackendError):  # best effort: Cancel-After stops it anyway
             backend.cancel(prediction_id)
+
+    def count_in_flight(self) -> int:
+        """Predictions being created or created and not finished: not jobs waiting for a slot."""
+        with self._lock:
+            return len(self._creating | self.in_flight.keys())
 
     def cancel_in_flight(self) -> int:
         """Cancel every prediction still running (used on interrupt); returns how many."""

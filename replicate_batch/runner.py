@@ -413,7 +413,7 @@ def _pump(
             if not future.cancelled():
                 result = future.result()
                 folder.record(result)
-                progress.add(result, len(pending))
+                progress.add(result, execution.count_in_flight())
 
     try:
         for job in jobs:
