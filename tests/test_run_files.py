@@ -135,3 +135,23 @@ def test_a_run_that_crashes_is_not_marked_finished(tmp_path: Path) -> None:
     assert manifest["status"] == "crashed"
     assert manifest["error"] == "_Escape: the double let go"
     assert manifest["counts"] == {"succeeded": 1}
+
+
+def test_an_output_holding_a_lone_surrogate_is_recorded_not_fatal(tmp_path: Path) -> None:
+    # "\ud800" is valid JSON from a server, but no UTF-8 writer can encode it as it is.
+    echo = next(m for m in standard_models() if m.name == "echo")
+    model = dataclasses.replace(
+        echo, name="odd", version_id=None, predict=lambda i, c: f"odd \ud800 {i['prompt']}"
+    )
+    with emulated(model):
+        spec = {"models": ["acme/odd"], "inputs": [{"prompt": "a"}, {"prompt": "b"}]}
+        summary = run_scaled(spec, tmp_path / "runs")
+        assert summary.exit_code == 0 and summary.run_dir is not None
+        again = run_scaled(spec, tmp_path / "runs", resume=summary.run_dir)  # the journal reads back
+    assert again.exit_code == 0 and again.counts == {"succeeded": 2}
+    journal = [json.loads(line) for line in (summary.run_dir / "journal.jsonl").read_text().splitlines()]
+    outputs = {e["result"]["output"] for e in journal if e["event"] == "finished"}
+    assert outputs == {"odd \ud800 a", "odd \ud800 b"}
+    assert set(load_results(summary.run_dir).output) == {"odd \\ud800 a", "odd \\ud800 b"}
+    assert json.loads((summary.run_dir / "manifest.json").read_text())["status"] == "finished"
+    assert (summary.run_dir / "report.html").is_file()
