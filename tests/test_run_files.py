@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import io
 import json
+import random
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from PIL import Image
 
 from replicate_batch import load_results, run_batch
 from replicate_batch.backend import OnCreated, Prediction
@@ -21,6 +25,7 @@ from tests.emulated import emulated, run_scaled
 from tests.emulator_models import fake_png, standard_models
 from tests.replicate_emulator import Emulator, PredictContext
 
+EXAMPLE_MODELS = Path(__file__).resolve().parents[1] / "examples" / "models"
 LONG_ID = "row " + "x" * 300
 LONG_PROMPT = "a very long prompt, " * 16  # 320 characters
 
@@ -155,3 +160,42 @@ def test_an_output_holding_a_lone_surrogate_is_recorded_not_fatal(tmp_path: Path
     assert set(load_results(summary.run_dir).output) == {"odd \\ud800 a", "odd \\ud800 b"}
     assert json.loads((summary.run_dir / "manifest.json").read_text())["status"] == "finished"
     assert (summary.run_dir / "report.html").is_file()
+
+
+def drawn_by_patterns(prompt: str, seed: int, index: int, size: tuple[int, int]) -> bytes:
+    """The pixels the example `patterns` model draws for one image of a job (its own drawing code)."""
+    loader = importlib.util.spec_from_file_location(
+        "patterns_predict", EXAMPLE_MODELS / "patterns" / "predict.py"
+    )
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    rng = random.Random(f"{prompt}\x00{seed}\x00{index}")
+    style = module.STYLES[rng.randrange(len(module.STYLES))]
+    return bytes(module.draw(style, size, module.palette(prompt), rng).tobytes())
+
+
+def test_a_real_cog_model_writes_each_jobs_images_to_its_own_files(tmp_path: Path) -> None:
+    model = Path(shutil.copytree(EXAMPLE_MODELS / "patterns", tmp_path / "models" / "patterns"))
+    row_ids = ["a/b", "a_b", "a:b", "..", "...", LONG_ID, "fridge"]
+    spec = {
+        "timeout": 20,
+        "concurrency": 4,
+        "models": [{"cog": str(model), "input": {"num_outputs": 2, "width": 24, "height": 16}}],
+        "inputs": [{"id": row_id, "seed": seed} for seed, row_id in enumerate(row_ids)],
+        "matrix": {"prompt": ["red/blue", "red:blue", LONG_PROMPT]},
+    }
+    summary = run_batch(spec, output_dir=tmp_path / "runs", quiet=True, stdout=io.StringIO())
+    assert summary.exit_code == 0 and summary.run_dir is not None
+    df = load_results(summary.run_dir)
+    assert len(df) == len(row_ids) * 3 and set(df.status) == {"succeeded"}
+    files = [relative for paths in df.files for relative in paths]
+    assert len(files) == 2 * len(df) and len({f.lower() for f in files}) == len(files)
+    assert all(len(part.encode()) <= MAX_NAME_BYTES for f in files for part in Path(f).parts)
+    for _, row in df.iterrows():  # each job's files hold the images drawn for that job
+        for index, relative in enumerate(row.files):
+            with Image.open(summary.run_dir / relative) as image:
+                pixels = image.tobytes()
+            assert pixels == drawn_by_patterns(row["input.prompt"], int(row["input.seed"]), index, (24, 16))
+    fridge = df[df.row_id == "fridge"].files
+    assert all(f.startswith("files/patterns/fridge/") for paths in fridge for f in paths)
