@@ -151,7 +151,8 @@ def tag_for(matrix: dict[str, Any], repeat: int, repeats: int) -> str:
     """
     plain = [_plain_value(value) for value in matrix.values()]
     texts = [text if text is not None else str(value) for text, value in zip(plain, matrix.values())]
-    parts = [f"{_UNSAFE.sub('_', str(key))}-{text}" for key, text in zip(matrix, texts)]
+    keys = [_UNSAFE.sub("_", str(key)).strip("._-") or "key" for key in matrix]  # never a hidden file
+    parts = [f"{key}-{text}" for key, text in zip(keys, texts)]
     if repeats > 1:
         parts.append(f"r{repeat}")
     tag = "_".join(parts)

@@ -138,4 +138,5 @@ def test_plain_matrix_values_read_as_they_are() -> None:
         == "guidance-3.5_style-ink-wash_r2"
     )
     assert re.fullmatch(r"prompt-a_cat_on_a_mat~[0-9a-f]{12}", tag_for({"prompt": "a cat on a mat"}, 0, 1))
+    assert tag_for({".hidden key": 2}, 0, 1) == "hidden_key-2"
     assert tag_for({}, 0, 1) == ""
