@@ -106,6 +106,7 @@ class Execution:
     in_flight: dict[str, tuple[Backend, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _canceled: set[str] = field(default_factory=set)
+    _creating: set[str] = field(default_factory=set)  # jobs whose create request is out, id not known yet
 
     def run_job(
         self, job: Job, model: ModelRuntime, pickup: Pickup | None = None, tries: int = 0
@@ -115,36 +116,39 @@ class Execution:
         `pickup` is a prediction an earlier, stopped run created for this job (continued, not
         created again); `tries` counts that run's creates for the job.
         """
-        if model.slots is None:
-            return self._run_job(job, model, pickup, tries)
-        with model.slots:
-            return self._run_job(job, model, pickup, tries)
-
-    def _run_job(self, job: Job, model: ModelRuntime, pickup: Pickup | None, tries: int) -> JobResult:
-        started = self.clock.monotonic()
         tracker = _Tracker(started_iso=utc_now_iso(), attempts=tries)
+        try:
+            if model.slots is None:
+                return self._run_job(job, model, pickup, tracker)
+            with model.slots:
+                return self._run_job(job, model, pickup, tracker)
+        except Exception as error:  # the last guard: a surprise fails this job, never the whole run
+            return _unexpected(job, model, tracker, error)
+
+    def _run_job(self, job: Job, model: ModelRuntime, pickup: Pickup | None, tracker: _Tracker) -> JobResult:
+        started = self.clock.monotonic()
+        tracker.started_iso = utc_now_iso()
         try:
             if pickup is not None and model.backend.can_find_created:
                 adopted = self._adopt(job, model, pickup, started + self.timeout_s, tracker)
                 tracker.handed = [adopted] if adopted is not None else []
                 tracker.refetched = adopted.id if adopted is not None and pickup.refetch else ""
             prediction = self._run_attempts(job, model, started + self.timeout_s, tracker)
+            if prediction.status == "canceled":
+                reason = INTERRUPTED if self.stop.is_set() else prediction.error or "canceled"
+                return self._result(job, model, tracker, started, "canceled", prediction, reason)
+            return self._finish(job, model, tracker, started, prediction)
         except _Stopped as stopped:
             return self._result(job, model, tracker, started, "canceled", stopped.prediction, stopped.reason)
         except ModelFailed as failed:
             return self._result(job, model, tracker, started, "failed", tracker.last, str(failed))
         except (BackendError, _Fatal, DownloadError) as error:
             return self._result(job, model, tracker, started, "failed", tracker.last, str(error))
-        except Exception as error:
-            message = f"internal error: {type(error).__name__}: {error}"
-            return self._result(job, model, tracker, started, "failed", tracker.last, message)
-        if prediction.status == "canceled":
-            reason = INTERRUPTED if self.stop.is_set() else prediction.error or "canceled"
-            return self._result(job, model, tracker, started, "canceled", prediction, reason)
-        try:
-            return self._finish(job, model, tracker, started, prediction)
-        except _OutputsGone:
-            return self._run_job(job, model, None, tracker.attempts)
+        except _OutputsGone:  # the server no longer has the files: this job is created anew
+            fresh = _Tracker(started_iso=utc_now_iso(), attempts=tracker.attempts)
+            return self._run_job(job, model, None, fresh)
+        except Exception as error:  # e.g. an output file it cannot write: this job fails, the run goes on
+            return self._result(job, model, tracker, started, "failed", tracker.last, _internal(error))
 
     def _run_attempts(self, job: Job, model: ModelRuntime, deadline: float, tracker: _Tracker) -> Prediction:
         model_input = dict(job.input)
@@ -191,7 +195,13 @@ class Execution:
 
         try:
             time_left_s = deadline - self.clock.monotonic()
-            prediction = model.backend.create(model_input, on_created, time_left_s)
+            with self._lock:
+                self._creating.add(job.job_id)
+            try:
+                prediction = model.backend.create(model_input, on_created, time_left_s)
+            finally:
+                with self._lock:
+                    self._creating.discard(job.job_id)
         except Throttled as throttled:
             tracker.attempts -= 1  # a 429 is a wait, not a try
             self.creates.pause(throttled.retry_after_s or 1.0)
@@ -341,6 +351,11 @@ class Execution:
         with contextlib.suppress(BackendError):  # best effort: Cancel-After stops it anyway
             backend.cancel(prediction_id)
 
+    def count_in_flight(self) -> int:
+        """Predictions being created or created and not finished: not jobs waiting for a slot."""
+        with self._lock:
+            return len(self._creating | self.in_flight.keys())
+
     def cancel_in_flight(self) -> int:
         """Cancel every prediction still running (used on interrupt); returns how many."""
         with self._lock:
@@ -419,6 +434,29 @@ class Execution:
             input=job.input,
             metadata=job.row.metadata,
         )
+
+
+def _internal(error: Exception) -> str:
+    return f"internal error: {type(error).__name__}: {error}"
+
+
+def _unexpected(job: Job, model: ModelRuntime, tracker: _Tracker, error: Exception) -> JobResult:
+    """A failed result built from what the tracker holds, for an error even `_result` did not survive."""
+    return JobResult(
+        job_id=job.job_id,
+        model=job.model,
+        row_id=job.row.id,
+        repeat=job.repeat,
+        status="failed",
+        error=_internal(error),
+        attempts=tracker.attempts,
+        prediction_id=tracker.prediction_id,
+        version=model.version or "",
+        created_at=tracker.started_iso,
+        completed_at=utc_now_iso(),
+        input=job.input,
+        metadata=job.row.metadata,
+    )
 
 
 @dataclass

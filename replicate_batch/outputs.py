@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mimetypes
 import re
@@ -13,6 +14,17 @@ from .schema import OutputKind
 
 FILE_PREFIXES = ("https://", "http://", "data:")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+# Names under files/: each at most this long (a `.part` suffix still fits any file system's 255).
+MAX_NAME_BYTES = 100
+MAX_TAG_BYTES = 60  # a tag leaves at least 39 bytes of a file's name for the name the model gave it
+HASH_CHARS = 12
+# Plain names are used as they are. Lower case only, so a disk that ignores case (macOS, Windows)
+# never merges two names; not hidden, no leading `-`, no trailing `.`, none Windows refuses.
+_PLAIN_NAME = re.compile(r"[a-z0-9]([a-z0-9._-]*[a-z0-9_-])?")
+_WINDOWS_DEVICE = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?")
+_PLAIN_WORD = re.compile(r"[a-z][a-z0-9.-]*")  # a matrix string shown as is: no `_`, not number-like
+_PLAIN_FLOAT = re.compile(r"-?[0-9]+\.[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -83,21 +95,77 @@ def file_name(url: str, index: int) -> str:
         extension = ".txt" if mime == "text/plain" else mimetypes.guess_extension(mime) or ".bin"
         return f"output-{index}{extension}"
     base = unquote(urlparse(url).path.rsplit("/", 1)[-1])
-    safe = _UNSAFE.sub("_", base).lstrip("._")[-120:]
-    return safe or f"output-{index}"
+    safe = _UNSAFE.sub("_", base).lstrip("._")
+    return _fit(safe, MAX_NAME_BYTES) or f"output-{index}"
+
+
+def path_part(text: str) -> str:
+    """The folder name for a model name or row id under files/: distinct texts, distinct names.
+
+    A plain text (lower-case letters, digits, `.`, `_`, `-`; short) is its own name, so row `fridge`
+    stays `fridge`. Any other text becomes a readable cut of itself, `~` and a hash of the whole
+    text (`a/b` -> `a_b~<12 hex>`); no plain name contains `~`, so no two texts share a name.
+    """
+    if len(text) <= MAX_NAME_BYTES and _PLAIN_NAME.fullmatch(text) and not _WINDOWS_DEVICE.fullmatch(text):
+        return text
+    return _hashed(text, text, MAX_NAME_BYTES)
+
+
+def _hashed(readable: str, identity: str, max_bytes: int) -> str:
+    """`readable` made safe and cut, then `~` and a hash of `identity`: at most `max_bytes` long."""
+    digest = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_CHARS]
+    safe = _UNSAFE.sub("_", readable).strip("._-")[: max_bytes - HASH_CHARS - 1] or "_"
+    return f"{safe}~{digest}"
+
+
+def _fit(name: str, max_bytes: int) -> str:
+    """An ASCII file name cut to `max_bytes` from the end of its stem, keeping a short extension."""
+    if len(name) <= max_bytes:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and len(extension) < max_bytes // 2:
+        return f"{stem[: max_bytes - len(extension) - 1]}.{extension}"
+    return name[:max_bytes]
+
+
+def _plain_value(value: Any) -> str | None:
+    """How a matrix value reads in a tag, if that text can stand for no other value; else None."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)  # null, true, false: words a plain string may not be
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        return text if _PLAIN_FLOAT.fullmatch(text) else None
+    if isinstance(value, str) and _PLAIN_WORD.fullmatch(value) and value not in ("null", "true", "false"):
+        return value
+    return None
 
 
 def tag_for(matrix: dict[str, Any], repeat: int, repeats: int) -> str:
-    """A file-name prefix naming the matrix values and repeat, where several jobs share a row."""
-    parts = [f"{k}-{v}" for k, v in matrix.items()]
+    """A file-name prefix naming the matrix values and repeat, where several jobs share a row.
+
+    `seed-1_r2` where every value reads plainly; otherwise a readable cut, `~` and a hash of the
+    values, so jobs of one row never share a file name. Every job of a model has the same matrix
+    keys, so plain values (which hold no `_`) are never ambiguous.
+    """
+    plain = [_plain_value(value) for value in matrix.values()]
+    texts = [text if text is not None else str(value) for text, value in zip(plain, matrix.values())]
+    keys = [_UNSAFE.sub("_", str(key)).strip("._-") or "key" for key in matrix]  # never a hidden file
+    parts = [f"{key}-{text}" for key, text in zip(keys, texts)]
     if repeats > 1:
         parts.append(f"r{repeat}")
-    return _UNSAFE.sub("_", "_".join(parts)).strip("._")
+    tag = "_".join(parts)
+    if None not in plain and len(tag) <= MAX_TAG_BYTES:
+        return tag
+    identity = json.dumps([[k, type(v).__name__, v] for k, v in matrix.items()], default=str)
+    return _hashed(tag, f"{identity}|{repeat}", MAX_TAG_BYTES)
 
 
 def file_names(urls: tuple[str, ...], tag: str) -> list[str]:
-    """Unique, safe names for one prediction's output files, in output order."""
-    names = [file_name(url, i) for i, url in enumerate(urls)]
+    """Unique, safe names for one prediction's output files, in output order, none too long."""
+    room = MAX_NAME_BYTES - (len(tag) + 1 if tag else 0)
+    names = [_fit(file_name(url, i), room) for i, url in enumerate(urls)]
     if len(set(names)) != len(names):
-        names = [f"{i}-{name}" for i, name in enumerate(names)]
+        names = [_fit(f"{i}-{name}", room) for i, name in enumerate(names)]
     return [f"{tag}_{name}" if tag else name for name in names]

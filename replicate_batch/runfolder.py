@@ -17,10 +17,14 @@ from typing import Any, TextIO
 
 from .clock import utc_now_iso
 from .journal import JOURNAL_NAME
+from .outputs import path_part
 from .results import COLUMNS, JobResult
 
 LOCK_NAME = ".lock"
 RESULTS_NAME = "results.csv"
+# JSON allows a lone surrogate (`"\ud800"` in a model's output) that UTF-8 cannot encode: written as
+# `\ud800`, which the journal's JSON reads back as the same text, rather than ending the run.
+UNENCODABLE = "backslashreplace"
 
 
 class RunFolderBusy(Exception):
@@ -119,17 +123,17 @@ class RunFolder:
         """Write `spec.yaml`, journal the start, and start `results.csv` (with `kept` rows on resume)."""
         self._model_refs = dict(model_refs)
         (self.path / "spec.yaml").write_text(spec_yaml, encoding="utf-8")
-        self._journal = open(self.path / JOURNAL_NAME, "a", encoding="utf-8")
+        self._journal = open(self.path / JOURNAL_NAME, "a", encoding="utf-8", errors=UNENCODABLE)
         self.journal("run", run_id=self.run_id, spec_hash=spec_hash, resumed=kept is not None)
         self.rewrite_results(kept or [])
-        self._results = open(self.path / RESULTS_NAME, "a", encoding="utf-8", newline="")
+        self._results = open(self.path / RESULTS_NAME, "a", encoding="utf-8", errors=UNENCODABLE, newline="")
         self._results_writer = csv.writer(self._results)
 
     def rewrite_results(self, results: Iterable[JobResult]) -> None:
         """Replace `results.csv` atomically with these results (counts follow)."""
         part = self.path / (RESULTS_NAME + ".part")
         counts: Counter[str] = Counter()
-        with open(part, "w", encoding="utf-8", newline="") as handle:
+        with open(part, "w", encoding="utf-8", errors=UNENCODABLE, newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow([*COLUMNS, *(f"input.{c}" for c in self.input_columns), *self.metadata_columns])
             for result in results:
@@ -140,7 +144,9 @@ class RunFolder:
                 self._results.close()
             os.replace(part, self.path / RESULTS_NAME)
             if self._results is not None:
-                self._results = open(self.path / RESULTS_NAME, "a", encoding="utf-8", newline="")
+                self._results = open(
+                    self.path / RESULTS_NAME, "a", encoding="utf-8", errors=UNENCODABLE, newline=""
+                )
                 self._results_writer = csv.writer(self._results)
             self._counts = counts
 
@@ -173,9 +179,8 @@ class RunFolder:
             return dict(self._counts)
 
     def files_dir(self, model: str, row_id: str) -> Path:
-        """Where a job's output files go: `files/<model>/<row_id>/`."""
-        safe_row = "".join(c if c.isalnum() or c in "._-" else "_" for c in row_id).lstrip(".") or "_"
-        return self.path / "files" / model / safe_row
+        """Where a job's output files go: `files/<model>/<row_id>/`, each name made safe (`path_part`)."""
+        return self.path / "files" / path_part(model) / path_part(row_id)
 
     def write_manifest(self, manifest: Mapping[str, Any]) -> None:
         """Replace `manifest.json` atomically."""
@@ -186,7 +191,8 @@ class RunFolder:
             "versions": package_versions(),
         }
         part = self.path / "manifest.json.part"
-        part.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+        part.write_text(text, encoding="utf-8", errors=UNENCODABLE)
         os.replace(part, self.path / "manifest.json")
 
     def close(self) -> None:

@@ -331,8 +331,12 @@ def _execute(
     }
     progress = Progress(total, quiet=quiet, clock=clock, stream=err, models=list(runtimes))
     interrupted = hard = False
+    crash: BaseException | None = None
     try:
         interrupted, hard = _pump(jobs, runtimes, execution, folder, progress, concurrency, state)
+    except BaseException as error:
+        crash = error
+        raise
     finally:
         progress.close()
         execution.downloader.close()
@@ -342,9 +346,13 @@ def _execute(
             except RowsChanged as error:  # results.csv keeps its rows as they were appended
                 changed.append(error)
         status = "interrupted" if interrupted else "stopped" if changed else "finished"
+        if crash is not None:  # never `finished` when the run did not get there
+            status = "interrupted" if isinstance(crash, KeyboardInterrupt) else "crashed"
         manifest.update(finished_at=utc_now_iso(), status=status)
         if changed:
             manifest["error"] = "; ".join(p.message for p in changed[0].problems)
+        elif crash is not None:
+            manifest["error"] = f"{type(crash).__name__}: {crash}"
         folder.write_manifest(manifest)
         folder.close()
     try_write_report(folder.path, err)  # a report failure is only a warning
@@ -405,7 +413,7 @@ def _pump(
             if not future.cancelled():
                 result = future.result()
                 folder.record(result)
-                progress.add(result, len(pending))
+                progress.add(result, execution.count_in_flight())
 
     try:
         for job in jobs:

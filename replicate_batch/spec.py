@@ -28,6 +28,7 @@ from .problems import Problem, SpecError, problems_from_validation, show_value
 from .strict_yaml import load_yaml, yaml_error_place
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+MAX_RUN_NAME = 100
 REF_PATTERN = re.compile(
     r"^(?P<owner>[A-Za-z0-9_.-]+)/(?P<name>[A-Za-z0-9_.-]+)(?::(?P<version>[A-Za-z0-9_.-]+))?$"
 )
@@ -272,6 +273,10 @@ def parse_spec(data: Any, *, path: Path | None = None, base_dir: Path | None = N
     if not re.match(NAME_PATTERN, name):
         raise SpecError.single(
             source, "name", f"{name!r} is not a valid run name: use letters, digits, . _ -"
+        )
+    if len(name) > MAX_RUN_NAME:  # the run folder's name adds the time: it must fit a file name
+        raise SpecError.single(
+            source, "name", f"the run name is {len(name)} characters long: use at most {MAX_RUN_NAME}"
         )
     names = [m.name or _safe_name(m.default_name()) for m in spec.models]
     problems = []

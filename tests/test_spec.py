@@ -48,6 +48,7 @@ def problems_of(data: object, tmp_path: Path) -> list[str]:
         ({"models": []}, "models: expected a list of models, each a ref (owner/name[:version]) or a "),
         ({"concurrency": 0}, "concurrency: expected 1 or more, got 0"),
         ({"name": "my run"}, "name: expected letters, digits, '.', '_' or '-' (starting with a letter or"),
+        ({"name": "n" * 300}, "name: the run name is 300 characters long: use at most 100"),
         ({"inputs": []}, "inputs: no rows: add at least one row"),
         ({"inputs": [{"id": 1}, {"id": 1}]}, "inputs[1]: row id '1' is already used by inputs[0]"),
         (
