@@ -24,6 +24,7 @@ class JobFacts:
     model: str  # the model entry's name
     text: str  # what is scored, as text: the output, or its `field:`
     value: Any  # what is scored, as a value: the output, or its `field:`
+    value_is_json: bool = False  # a `field:` of a JSON output (a string there is JSON, not text to parse)
 
     @classmethod
     def of(
@@ -65,6 +66,11 @@ def row_fields(row: RowLike) -> dict[str, Any]:
     return {"id": row.id, **row.values, **row.metadata}
 
 
+def scored_json(facts: JobFacts) -> Any:
+    """What is scored, as JSON: a field as it is, else the output read as JSON (MISSING if it is not)."""
+    return facts.value if facts.value_is_json else json_of(facts.value)
+
+
 def pick_field(facts: JobFacts, path: str) -> JobFacts | Score:
     """The job with a field of its JSON output as what is scored (`field:`), or unscored when missing."""
     parsed = json_of(facts.output_value)
@@ -73,4 +79,4 @@ def pick_field(facts: JobFacts, path: str) -> JobFacts | Score:
     value = read_path(parsed, path)
     if value is MISSING:
         return unscored(f"no field `{path}` in the output")
-    return replace(facts, text=as_text(value), value=value)
+    return replace(facts, text=as_text(value), value=value, value_is_json=True)

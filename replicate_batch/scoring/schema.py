@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .config import JsonSchemaEntry
-from .facts import Check, JobFacts
-from .fields import MISSING, json_of
+from .facts import Check, JobFacts, scored_json
+from .fields import MISSING
 from .score import Score, passed, unscored
 
 if TYPE_CHECKING:
@@ -30,6 +30,6 @@ def json_schema_check(entry: JsonSchemaEntry) -> Check:
     validator = jsonschema.Draft202012Validator(entry.json_schema)
 
     def check(facts: JobFacts) -> Score:
-        return conforms(json_of(facts.value), validator)
+        return conforms(scored_json(facts), validator)
 
     return check
