@@ -65,8 +65,8 @@ def parse_scorers(
 ) -> tuple[tuple[AnyScorer, ...], list[Problem]]:
     """Check a spec's `scorers:` list and load what it needs (each python file once).
 
-    Returns the scorers and every problem found, each with its place (`scorers[3].regex`); the
-    scorers are ready to use only when there is no problem. `row_fields` names the fields the rows
+    Returns the scorers, ready to use, or (when there is any problem) none and every problem found,
+    each with its place (`scorers[3].regex`). `row_fields` names the fields the rows
     have (`id` is always one). Paths are relative to `spec_dir`.
     """
     if raw is None:
@@ -102,7 +102,7 @@ def parse_scorers(
             scorers.append(judge_from(entry, place))
         else:
             scorers.append(scorer_from(entry, place, function))
-    return tuple(scorers), problems
+    return (tuple(scorers) if not problems else ()), problems
 
 
 def _check_keys(checker: _Checker, data: Mapping[Any, Any], place: str) -> tuple[list[Problem], str | None]:
