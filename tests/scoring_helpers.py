@@ -25,7 +25,9 @@ def build(entry: Mapping[str, Any], spec_dir: Path | None = None) -> Scorer:
 
 def build_judge(entry: Mapping[str, Any]) -> Judge:
     """One judge from a `scorers:` item, failing the test on any problem."""
-    scorers, problems = parse_scorers([dict(entry)], spec_dir=Path.cwd(), model_names=MODELS, row_fields=ROW_FIELDS)
+    scorers, problems = parse_scorers(
+        [dict(entry)], spec_dir=Path.cwd(), model_names=MODELS, row_fields=ROW_FIELDS
+    )
     assert not problems, [str(p) for p in problems]
     (judge,) = scorers
     assert isinstance(judge, Judge)

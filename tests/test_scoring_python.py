@@ -12,7 +12,7 @@ from replicate_batch.scoring import Score, parse_scorers
 from replicate_batch.scoring.python import score_of
 from tests.scoring_helpers import MODELS, ROW_FIELDS, build, score
 
-SCORERS = '''
+SCORERS = """
 import json
 from pathlib import Path
 
@@ -62,7 +62,7 @@ def mutates(row, input):
 
 def returns(output):
     return eval(output)
-'''
+"""
 
 
 @pytest.fixture
@@ -177,7 +177,9 @@ def test_a_file_is_loaded_once_for_all_its_scorers_and_jobs(spec_dir: Path) -> N
 
 def test_a_file_can_import_a_module_beside_it(tmp_path: Path) -> None:
     (tmp_path / "helpers_for_scoring.py").write_text("def double(x):\n    return 2 * x\n")
-    (tmp_path / "s.py").write_text("from helpers_for_scoring import double\n\ndef f(output):\n    return double(0.25)\n")
+    (tmp_path / "s.py").write_text(
+        "from helpers_for_scoring import double\n\ndef f(output):\n    return double(0.25)\n"
+    )
     assert score(build({"python": "s.py:f"}, tmp_path), "x") == Score(0.5)
 
 
@@ -203,16 +205,25 @@ def test_a_file_may_define_dataclasses(tmp_path: Path) -> None:
     ("source", "reference", "message"),
     [
         ("def f(output): pass\n", "nope.py:f", "no such file: {dir}/nope.py"),
-        ("def exact_label(output): pass\n", "s.py:exact_labl", "s.py has no function `exact_labl` (did you mean `exact_label`?)"),
+        (
+            "def exact_label(output): pass\n",
+            "s.py:exact_labl",
+            "s.py has no function `exact_labl` (did you mean `exact_label`?)",
+        ),
         ("def f(output): pass\n", "s.py:g", "s.py has no function `g`"),
         ("g = 3\n", "s.py:g", "`g` in s.py is not a function"),
         ("def f(output:\n", "s.py:f", "s.py failed to load: SyntaxError: "),
-        ("x = 1\nraise RuntimeError('no model weights here')\n", "s.py:f", "s.py failed to load: RuntimeError: no model weights here (line 2)"),
+        (
+            "x = 1\nraise RuntimeError('no model weights here')\n",
+            "s.py:f",
+            "s.py failed to load: RuntimeError: no model weights here (line 2)",
+        ),
         ("import not_a_module_anywhere\n", "s.py:f", "s.py failed to load: ModuleNotFoundError: "),
         (
             "def f(output, reference): pass\n",
             "s.py:f",
-            "`f` takes `reference`, which scorers are not given: name its arguments among output, row, input, files, model",
+            "`f` takes `reference`, which scorers are not given: "
+            "name its arguments among output, row, input, files, model",
         ),
         ("def f(output, /): pass\n", "s.py:f", "`f` takes `output`, which scorers are not given"),
     ],
@@ -222,7 +233,11 @@ def test_a_scorer_that_cannot_be_loaded_is_a_preflight_problem(
 ) -> None:
     (tmp_path / "s.py").write_text(source)
     _, problems = parse_scorers(
-        [{"python": reference}], spec_dir=tmp_path, model_names=MODELS, row_fields=ROW_FIELDS, source="eval.yaml"
+        [{"python": reference}],
+        spec_dir=tmp_path,
+        model_names=MODELS,
+        row_fields=ROW_FIELDS,
+        source="eval.yaml",
     )
     assert [p.place for p in problems] == ["scorers[0].python"]
     assert problems[0].message.startswith(message.format(dir=tmp_path.resolve())), problems[0].message

@@ -130,7 +130,15 @@ def test_dot_paths_read_objects_and_lists(value: Any, path: str, expected: Any) 
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [("x", "x"), (None, ""), (True, "true"), (4, "4"), (0.5, "0.5"), ([1, "é"], '[1, "é"]'), ({"a": 1}, '{"a": 1}')],
+    [
+        ("x", "x"),
+        (None, ""),
+        (True, "true"),
+        (4, "4"),
+        (0.5, "0.5"),
+        ([1, "é"], '[1, "é"]'),
+        ({"a": 1}, '{"a": 1}'),
+    ],
 )
 def test_values_as_text_are_json_except_text_and_null(value: Any, text: str) -> None:
     assert as_text(value) == text

@@ -3,8 +3,10 @@
 How the runner is expected to call it (the seam; nothing here runs a prediction or writes a file):
 
 1. Preflight: `parse_scorers(spec["scorers"], spec_dir=..., model_names=..., row_fields=rows.value_names
-   + rows.metadata_names, source=spec file)` returns `(scorers, problems)`. Add the problems to the other
-   preflight problems (exit 2 when any). It loads each python file once: keep the scorers for the run.
+   + rows.metadata_names, source=spec file)` returns `(scorers, problems)`: the scorers in spec order, or
+   none and every problem. Add the problems to the other preflight problems (exit 2 when any). It loads
+   each python file once: keep the scorers for the run. `JudgeEntry.judge` is the judge's model entry as
+   written (a ref string or a mapping): check and resolve it like a model entry.
 2. Per succeeded job, per scorer in spec order, as the job finishes:
    - a `Scorer` (every kind but judge): `score_job(scorer, output_text=..., output_value=..., row=
      row_fields(job.row), input=job.input, files=[Path, ...], model=job.model)` -> `Score` (cells
@@ -15,8 +17,9 @@ How the runner is expected to call it (the seam; nothing here runs a prediction 
      the judge's `ask:` fields (strings rendered; convert them to the judge's input schema like CSV values
      and merge the judge entry's `input:` defaults), or an unscored Score (a missing value: no prediction).
      `judge_cache_key(judge, sent_input)` names that prediction: reuse a succeeded judge prediction with the
-     same key (journal, resume, rescore), never a failed one. Its reply (text, or the output value) gives
-     the score by `read_reply(judge, reply)`; a failed judge prediction -> `unscored(reason)`.
+     same key (journal, resume, rescore), never a failed one. Its reply (the text its `output` column would
+     show, or its JSON value) gives the score and the note by `read_reply(judge, reply)`; a judge
+     prediction that failed -> `unscored(reason)`. Changing only `choices`/`regex`/`field` keeps the key.
    A job that did not succeed gets empty cells and is still fed to the aggregate as None.
 3. Aggregates: one `ScoreAccumulator(binary=is_binary(scorer), repeat=spec.repeat, threshold=
    scorer.entry.threshold, rows=shared RowIndex)` per (model, scorer that applies to it); `add(row_id,

@@ -23,6 +23,10 @@ def unscored(note: str) -> Score:
     return Score(None, note)
 
 
+_ONE = Score(1.0)
+_ZERO = Score(0.0)
+
+
 def passed(ok: bool) -> Score:
     """1 or 0, as deterministic kinds score."""
-    return Score(1.0 if ok else 0.0)
+    return _ONE if ok else _ZERO

@@ -60,7 +60,7 @@ class RowIndex:
 
 
 class ScoreAccumulator:
-    """Scores fed one job at a time, kept as one sum and one count per row (16 bytes a row)."""
+    """Scores fed one job at a time; keeps a job count per row (4 bytes), and a sum too for the bootstrap."""
 
     def __init__(
         self,
@@ -73,8 +73,8 @@ class ScoreAccumulator:
         self.method = interval_method(binary, repeat)
         self.threshold = threshold
         self._rows = rows if rows is not None else RowIndex()
-        self._sums = array("d")
-        self._counts = array("q")
+        self._counts = array("I")  # jobs per row number: which rows this scorer saw
+        self._sums = array("d")  # score sum per row number, for the bootstrap only
         self._n = 0
         self._scored = 0
         self._total = 0.0
@@ -85,16 +85,18 @@ class ScoreAccumulator:
         number = self._rows.number(row_key)
         if number >= len(self._counts):
             grow = number + 1 - len(self._counts)
-            self._sums.extend(array("d", [0.0]) * grow)
-            self._counts.extend(array("q", [0]) * grow)
+            self._counts.extend(array("I", [0]) * grow)
+            if self.method == "bootstrap":
+                self._sums.extend(array("d", [0.0]) * grow)
         if not self._counts[number]:
             self._rows_seen += 1
         self._counts[number] += 1
         self._n += 1
         if value is not None:
-            self._sums[number] += value
             self._total += value
             self._scored += 1
+            if self.method == "bootstrap":
+                self._sums[number] += value
 
     def result(self) -> Aggregate:
         """The aggregate of the jobs fed so far."""

@@ -16,4 +16,7 @@ def wilson_interval(successes: float, n: int, z: float = Z_95) -> tuple[float, f
     denominator = 1 + z2 / n
     center = (p + z2 / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
-    return max(0.0, center - half), min(1.0, center + half)
+    # At 0 or n successes the bound on that side is exactly 0 or 1; rounding would leave it a hair off.
+    low = 0.0 if successes <= 0 else max(0.0, center - half)
+    high = 1.0 if successes >= n else min(1.0, center + half)
+    return low, high
