@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import json
-import math
 from typing import Any, Final
 
 
@@ -53,8 +52,10 @@ def as_text(value: Any) -> str:
         return value
     if value is None:
         return ""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if type(value) is int or type(value) is float:  # as JSON writes them, without its overhead
+        return repr(value)
     return json.dumps(value, ensure_ascii=False, default=str)
 
 

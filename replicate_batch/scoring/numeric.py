@@ -22,8 +22,8 @@ def parse_number(value: Any) -> float | None:
         return None
     if isinstance(value, (int, float)):
         number = float(value)
-    elif isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
-        number = float(value.strip())
+    elif isinstance(value, str) and _NUMBER.fullmatch(text := value.strip()):
+        number = float(text)
     else:
         return None
     return number if math.isfinite(number) else None
