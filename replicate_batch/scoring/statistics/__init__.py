@@ -1,0 +1,20 @@
+"""Statistics of scores: the mean (unscored counting 0), Wilson's interval, the bootstrap over rows."""
+
+from .aggregate import Aggregate, Method, RowIndex, ScoreAccumulator, interval_method, meets
+from .bootstrap import bootstrap_interval, bootstrap_rows
+from .mean import mean_score, scored_count
+from .wilson import wilson_interval
+
+__all__ = [
+    "Aggregate",
+    "Method",
+    "RowIndex",
+    "ScoreAccumulator",
+    "bootstrap_interval",
+    "bootstrap_rows",
+    "interval_method",
+    "mean_score",
+    "meets",
+    "scored_count",
+    "wilson_interval",
+]
