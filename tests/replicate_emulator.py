@@ -138,7 +138,14 @@ class Fault:
     prediction_status: str | None = None  # answer normally but report this status
     garbage: bool = False  # 200 with an HTML body
     truncate: bool = False  # send headers and half the body, then close
-    delay_s: float = 0.0  # real seconds (never scaled): meant to trip client timeouts
+    # Real seconds (never scaled) before the request is handled: with `status` (or `drop`...), that
+    # answer comes late (meant to trip client timeouts); alone, the request is then served as usual
+    # (a create held before its prediction exists).
+    delay_s: float = 0.0
+    # Real seconds (never scaled) the answer is held once the request was served (with no other
+    # misbehaviour): a slow network, or a sync create whose prediction ended while its answer is on
+    # the way.
+    answer_delay_s: float = 0.0
     retry_after: float = 1.0  # model seconds (scaled) reported by a `status=429` body
     times: int = 1
     # Called with the JSON body for creates, with {"path", "method", "query"} for the rest.
@@ -147,6 +154,12 @@ class Fault:
     def __post_init__(self) -> None:
         if self.endpoint not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {self.endpoint!r}; use one of {sorted(ENDPOINTS)}")
+
+    @property
+    def only_delays(self) -> bool:
+        """Whether the fault only slows the request down: it is then served as usual, late."""
+        misbehaves = self.status or self.drop or self.after or self.garbage or self.truncate
+        return bool(self.delay_s or self.answer_delay_s) and not (misbehaves or self.prediction_status)
 
 
 @dataclass(frozen=True)
@@ -561,6 +574,10 @@ class Emulator:
     def _apply_fault(self, fault: Fault, run: Callable[[], _Reply]) -> _Reply:
         if fault.delay_s:
             self._stopping.wait(fault.delay_s)
+        if fault.only_delays:
+            reply = run()
+            self._stopping.wait(fault.answer_delay_s)
+            return reply
         if fault.prediction_status or fault.truncate:
             reply = run()
             if fault.truncate:
