@@ -180,6 +180,29 @@ def test_a_create_still_on_its_way_at_the_interrupt_is_adopted_by_resume(
     assert creates_per_prompt(emu) == Counter({"picture 0": 2, "picture 1": 1})
 
 
+def test_a_polled_prediction_that_ended_before_the_interrupt_is_kept(
+    emu: Emulator, tmp_path: Path, durations: Durations
+) -> None:
+    durations.by_prompt = {"picture 0": 150}  # 1.5 s real: past the 0.6 s sync wait, so it is polled
+    emu.add_fault(Fault("get", answer_delay_s=3.0))  # its first poll answers `processing`, 3 s late
+    spec = write_spec(tmp_path, 1)
+    runner = start_runner(spec)
+    wait_until(lambda: emu.count("get") == 1 and states(emu) == {"picture 0": "succeeded"}, "the end")
+    run_dir = wait_for_events(tmp_path, "created", 1)
+
+    elapsed, err = interrupt(runner, signal.SIGINT)
+
+    assert runner.returncode == 130, err
+    assert elapsed < EXIT_BOUND_S
+    # The last answer said `processing`, but the prediction had succeeded: recorded so, with its files.
+    df = assert_complete(run_dir, 1)
+    [state] = emu.predictions.values()
+    assert (state.status, state.canceled_by_request) == ("succeeded", False)
+    assert list(df.prediction_id) == [state.id]
+    assert main([str(spec), "--resume", str(run_dir), "--quiet"]) == 0
+    assert emu.count("create") == 1
+
+
 def test_sighup_from_a_closed_terminal_is_an_interrupt(
     emu: Emulator, tmp_path: Path, durations: Durations
 ) -> None:
