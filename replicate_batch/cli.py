@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -63,6 +65,23 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _hang_up(signum: int, frame: FrameType | None) -> None:
+    """The terminal is gone (a closed window, an ssh drop): stop as on SIGTERM, writing to it no more.
+
+    Writes to a hung-up terminal fail (EIO); stdout and stderr that are a terminal are pointed at
+    /dev/null so the run can still save its state and exit 130.
+    """
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                if stat.S_ISCHR(os.fstat(fd).st_mode):
+                    os.dup2(null, fd)
+    finally:
+        os.close(null)
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m replicate_batch` and `replicate-batch`; returns the exit status."""
     words = list(sys.argv[1:] if argv is None else argv)
@@ -72,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.force and not args.resume:
         print("error: --force goes with --resume RUN_DIR", file=sys.stderr)
         return EXIT_INVALID
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous_term = signal.signal(signal.SIGTERM, _terminate)
+    previous_hup = signal.signal(signal.SIGHUP, _hang_up)
     try:
         summary = run_batch(
             args.spec,
@@ -104,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"--resume {interrupted.summary.run_dir}",
             file=sys.stderr,
         )
-        if interrupted.leave_running:  # a second Ctrl-C: don't wait for worker threads
+        if interrupted.leave_running or interrupted.workers_left:  # don't wait for worker threads
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(EXIT_INTERRUPTED)
@@ -113,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted before any prediction was created", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGHUP, previous_hup)
     return summary.exit_code
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -38,6 +39,10 @@ INTERRUPTED = "interrupted"
 LOOKUP_MARGIN = timedelta(seconds=60)
 # An output file URL answering these no longer has the file (the API deletes outputs after an hour).
 GONE_STATUSES = frozenset({404, 410})
+# On an interrupt, how long (clock seconds) looking up the creates whose answer is abandoned may
+# take, and how many lookups run at once.
+ABANDON_LOOKUP_S = 10.0
+ABANDON_LOOKUPS = 8
 
 
 class _Stopped(Exception):
@@ -55,6 +60,21 @@ class _Fatal(Exception):
 
 class _OutputsGone(Exception):
     """A prediction fetched again for its files no longer has them: only a new one can give them."""
+
+
+class _Abandoned(Exception):
+    """The run stopped waiting for this create's answer (see `abandon_creates`): do nothing more."""
+
+
+@dataclass(frozen=True)
+class _Sending:
+    """A create sent whose answer has not arrived: what an interrupt needs to look it up."""
+
+    job: Job
+    model: ModelRuntime
+    model_input: Mapping[str, Any]
+    sent_iso: str
+    tracker: _Tracker
 
 
 class UploadCache:
@@ -107,6 +127,8 @@ class Execution:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _canceled: set[str] = field(default_factory=set)
     _creating: set[str] = field(default_factory=set)  # jobs whose create request is out, id not known yet
+    _sending: dict[str, _Sending] = field(default_factory=dict)  # by job id
+    _abandoned: set[str] = field(default_factory=set)  # job ids
 
     def run_job(
         self, job: Job, model: ModelRuntime, pickup: Pickup | None = None, tries: int = 0
@@ -116,7 +138,7 @@ class Execution:
         `pickup` is a prediction an earlier, stopped run created for this job (continued, not
         created again); `tries` counts that run's creates for the job.
         """
-        tracker = _Tracker(started_iso=utc_now_iso(), attempts=tries)
+        tracker = _Tracker(started_iso=utc_now_iso(), attempts=tries, started=self.clock.monotonic())
         try:
             if model.slots is None:
                 return self._run_job(job, model, pickup, tracker)
@@ -127,7 +149,7 @@ class Execution:
 
     def _run_job(self, job: Job, model: ModelRuntime, pickup: Pickup | None, tracker: _Tracker) -> JobResult:
         started = self.clock.monotonic()
-        tracker.started_iso = utc_now_iso()
+        tracker.started_iso, tracker.started = utc_now_iso(), started
         try:
             if pickup is not None and model.backend.can_find_created:
                 adopted = self._adopt(job, model, pickup, started + self.timeout_s, tracker)
@@ -140,6 +162,8 @@ class Execution:
             return self._finish(job, model, tracker, started, prediction)
         except _Stopped as stopped:
             return self._result(job, model, tracker, started, "canceled", stopped.prediction, stopped.reason)
+        except _Abandoned:  # the run has moved on and will not record this
+            return self._result(job, model, tracker, started, "canceled", None, INTERRUPTED)
         except ModelFailed as failed:
             return self._result(job, model, tracker, started, "failed", tracker.last, str(failed))
         except (BackendError, _Fatal, DownloadError) as error:
@@ -183,35 +207,49 @@ class Execution:
         # For hosted models the exact input is journaled, so a resume can find a create whose answer was lost.
         sent = {"input": dict(model_input)} if model.backend.can_find_created else {}
         self.folder.journal("creating", job_id=job.job_id, attempt=tracker.attempts, **sent)
+        with self._lock:
+            if self.stop.is_set():
+                raise _Stopped(None, INTERRUPTED)
+            self._sending[job.job_id] = _Sending(job, model, dict(model_input), created_iso, tracker)
 
         def on_created(prediction_id: str) -> None:
-            tracker.prediction_id = prediction_id
             with self._lock:
+                if job.job_id in self._abandoned:  # an interrupt already looked this create up
+                    raise _Abandoned
+                self._sending.pop(job.job_id, None)
                 self.in_flight[job.job_id] = (model.backend, prediction_id)
+            tracker.prediction_id = prediction_id
             self.folder.journal("created", job_id=job.job_id, prediction_id=prediction_id)
             if self.stop.is_set():  # interrupted while this create was waiting or in flight
-                self._cancel(model.backend, prediction_id)
                 raise _Stopped(None, INTERRUPTED)
 
         try:
-            time_left_s = deadline - self.clock.monotonic()
-            with self._lock:
-                self._creating.add(job.job_id)
             try:
-                prediction = model.backend.create(model_input, on_created, time_left_s)
-            finally:
+                time_left_s = deadline - self.clock.monotonic()
                 with self._lock:
-                    self._creating.discard(job.job_id)
-        except Throttled as throttled:
-            tracker.attempts -= 1  # a 429 is a wait, not a try
-            self.creates.pause(throttled.retry_after_s or 1.0)
-            raise
-        except Unreachable as lost:
-            prediction = self._recover_lost_create(
-                model, model_input, created_iso, deadline, lost, on_created
-            )
-        except Unreadable as error:
-            raise _Fatal(str(error)) from None
+                    self._creating.add(job.job_id)
+                try:
+                    prediction = model.backend.create(model_input, on_created, time_left_s)
+                finally:
+                    with self._lock:
+                        self._creating.discard(job.job_id)
+            except Throttled as throttled:
+                tracker.attempts -= 1  # a 429 is a wait, not a try
+                self.creates.pause(throttled.retry_after_s or 1.0)
+                raise
+            except Unreachable as lost:
+                prediction = self._recover_lost_create(
+                    model, model_input, created_iso, deadline, lost, on_created
+                )
+            except Unreadable as error:
+                raise _Fatal(str(error)) from None
+        except _Stopped:
+            # The answer came after the interrupt (a sync create waits for the model): a prediction
+            # that has already succeeded is kept and finished, one still running is canceled.
+            prediction = self._settle(model.backend, tracker.prediction_id, None)
+        finally:
+            with self._lock:
+                self._sending.pop(job.job_id, None)
         return self._finish_prediction(job, model, prediction, deadline, tracker)
 
     def _finish_prediction(
@@ -323,9 +361,11 @@ class Execution:
                 raise _Stopped(prediction, f"timed out after {self.timeout_s:g}s; canceled")
             interval = max(FIRST_POLL_S, min(MAX_POLL_S, (now - first_seen) / 10))
             if self.clock.wait(self.stop, min(interval, deadline - now)):
-                if self.cancel_on_stop:
-                    self._cancel(model.backend, prediction.id)
-                raise _Stopped(prediction, INTERRUPTED)
+                if not self.cancel_on_stop:
+                    raise _Stopped(prediction, INTERRUPTED)
+                prediction = self._settle(model.backend, prediction.id, prediction)
+                tracker.last = prediction
+                continue
             if not self.polls.acquire(deadline, self.stop):
                 continue  # interrupted, or the budget has no slot before the deadline: the loop's top decides
             try:
@@ -355,6 +395,74 @@ class Execution:
         """Predictions being created or created and not finished: not jobs waiting for a slot."""
         with self._lock:
             return len(self._creating | self.in_flight.keys())
+
+    def _settle(self, backend: Backend, prediction_id: str, last: Prediction | None) -> Prediction:
+        """On interrupt: a prediction that has succeeded is returned (kept); one still running is
+        canceled, and `_Stopped` raised with its latest state.
+
+        Its state is read before canceling (never cancel what has succeeded) and after (it may have
+        ended first). A backend that cannot be polled (Cog) is simply canceled.
+        """
+        current = self._peek(backend, prediction_id) or last
+        if current is None or not current.is_terminal:
+            self._cancel(backend, prediction_id)
+            current = self._peek(backend, prediction_id) or current
+        if current is not None and current.status == "succeeded":
+            return current
+        raise _Stopped(current, INTERRUPTED)
+
+    def _peek(self, backend: Backend, prediction_id: str) -> Prediction | None:
+        """One read of a prediction's state, None if it cannot be had."""
+        try:
+            return backend.get(prediction_id)
+        except BackendError:
+            return None
+
+    def abandon_creates(self) -> tuple[set[str], list[JobResult]]:
+        """On interrupt, stop waiting for the creates whose answer has not arrived.
+
+        A create with `Prefer: wait` answers only when the model is done (up to a minute). Each such
+        prediction is looked up by its input instead: one still running is canceled and its result
+        (`canceled`, `interrupted`) returned for recording; one that has ended gets its id journaled,
+        for `--resume` to adopt; one not listed yet is left to the resume's own lookup (the journal
+        holds the intent). The worker threads still waiting write nothing more. Returns the job ids
+        abandoned and the results to record.
+        """
+        with self._lock:
+            sending, self._sending = self._sending, {}
+            self._abandoned.update(sending)
+        if not sending:
+            return set(), []
+        deadline = self.clock.monotonic() + ABANDON_LOOKUP_S
+        with ThreadPoolExecutor(max_workers=ABANDON_LOOKUPS, thread_name_prefix="lookup") as pool:
+            finds = list(pool.map(lambda sent: self._find_abandoned(sent, deadline), sending.values()))
+        results: list[JobResult] = []
+        adopted: set[str] = set()
+        for (job_id, sent), found in zip(sending.items(), finds):
+            if found is None or found.id in adopted:  # a repeat with the same input took that one
+                continue
+            adopted.add(found.id)
+            sent.tracker.prediction_id = found.id
+            self.folder.journal("created", job_id=job_id, prediction_id=found.id)
+            if found.is_terminal:
+                continue
+            try:
+                self._settle(sent.model.backend, found.id, found)
+            except _Stopped as stopped:
+                job, model, tracker = sent.job, sent.model, sent.tracker
+                prediction = stopped.prediction or found
+                results.append(
+                    self._result(job, model, tracker, tracker.started, "canceled", prediction, INTERRUPTED)
+                )
+        return set(sending), results
+
+    def _find_abandoned(self, sent: _Sending, deadline: float) -> Prediction | None:
+        if not sent.model.backend.can_find_created or self.clock.monotonic() >= deadline:
+            return None
+        try:
+            return self._look_up(sent.model, sent.model_input, sent.sent_iso, deadline)
+        except _Fatal:
+            return None  # the journal's intent record: --resume looks again before creating
 
     def cancel_in_flight(self) -> int:
         """Cancel every prediction still running (used on interrupt); returns how many."""
@@ -465,6 +573,7 @@ class _Tracker:
 
     started_iso: str
     attempts: int = 0
+    started: float = 0.0  # clock time the job began
     prediction_id: str = ""
     last: Prediction | None = None
     handed: list[Prediction] = field(default_factory=list)  # a picked-up prediction, used first

@@ -39,16 +39,24 @@ from .spec import BatchSpec, LoadedSpec, load_spec, parse_spec
 # 6/min), creates that arrive a few ms early are refused and each refusal costs a whole slot.
 CREATE_PACE = 0.98
 EXIT_OK, EXIT_FAILURES, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+# After an interrupt, how long (real seconds) jobs get to record how they ended (a cancel, a download)
+# before the run stops waiting for them; `--resume` continues whatever they leave.
+STOP_GRACE_S = 5.0
 
 
 class Interrupted(Exception):
     """The run was interrupted; its state was saved. Carries the summary so far."""
 
-    def __init__(self, summary: RunSummary, *, leave_running: bool = False) -> None:
+    def __init__(
+        self, summary: RunSummary, *, leave_running: bool = False, workers_left: bool = False
+    ) -> None:
         super().__init__(f"interrupted; resume with --resume {summary.run_dir}")
         self.summary = summary
         #: A second Ctrl-C left predictions running: the caller should exit at once.
         self.leave_running = leave_running
+        #: Worker threads are still blocked (in a create whose answer was abandoned, say); they
+        #: write nothing more, but a process that waited for them could wait a minute: exit at once.
+        self.workers_left = workers_left
 
 
 class RunStopped(Interrupted):
@@ -330,10 +338,10 @@ def _execute(
         )
     }
     progress = Progress(total, quiet=quiet, clock=clock, stream=err, models=list(runtimes))
-    interrupted = hard = False
+    interrupted = hard = left = False
     crash: BaseException | None = None
     try:
-        interrupted, hard = _pump(jobs, runtimes, execution, folder, progress, concurrency, state)
+        interrupted, hard, left = _pump(jobs, runtimes, execution, folder, progress, concurrency, state)
     except BaseException as error:
         crash = error
         raise
@@ -372,7 +380,7 @@ def _execute(
         print(table, file=out)
         print(f"run folder: {folder.path}", file=out)
     if interrupted:
-        raise Interrupted(summary, leave_running=hard)
+        raise Interrupted(summary, leave_running=hard, workers_left=left)
     if changed:
         raise RunStopped(changed[0], summary)
     return summary
@@ -398,18 +406,21 @@ def _pump(
     progress: Progress,
     concurrency: int,
     state: JournalState | None,
-) -> tuple[bool, bool]:
+) -> tuple[bool, bool, bool]:
     """Feed jobs to the pool, at most `concurrency` queued beyond those running.
 
-    Returns (interrupted, left running): a first Ctrl-C cancels what runs and waits for it, a
-    second one leaves it.
+    Returns (interrupted, predictions left running, worker threads left behind): a first Ctrl-C
+    cancels what runs and waits a little for it (creates still waiting for their answer are looked
+    up instead), a second one leaves it.
     """
     pending: set[Future[JobResult]] = set()
+    job_ids: dict[Future[JobResult], str] = {}
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
-    interrupted = hard = False
+    interrupted = hard = left = False
 
     def collect(done: set[Future[JobResult]]) -> None:
         for future in done:
+            job_ids.pop(future, None)
             if not future.cancelled():
                 result = future.result()
                 folder.record(result)
@@ -422,7 +433,9 @@ def _pump(
                 collect(done)
             pickup = state.pickups.get(job.job_id) if state else None
             tries = state.tries.get(job.job_id, 0) if state else 0
-            pending.add(pool.submit(execution.run_job, job, runtimes[job.model], pickup, tries))
+            future = pool.submit(execution.run_job, job, runtimes[job.model], pickup, tries)
+            job_ids[future] = job.job_id
+            pending.add(future)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             collect(done)
@@ -433,12 +446,17 @@ def _pump(
             future.cancel()
         try:
             execution.cancel_in_flight()
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                collect(done)
+            abandoned, results = execution.abandon_creates()
+            for result in results:
+                folder.record(result)
+                progress.add(result, execution.count_in_flight())
+            pending = {f for f in pending if job_ids.get(f) not in abandoned}
+            done, pending = wait(pending, timeout=STOP_GRACE_S)
+            collect(done)
+            left = bool(abandoned or pending)
         except KeyboardInterrupt:
             execution.cancel_on_stop = False  # a second Ctrl-C: leave predictions, exit now
-            hard = True
+            hard = left = True
     finally:
         pool.shutdown(wait=not interrupted, cancel_futures=True)
-    return interrupted, hard
+    return interrupted, hard, left

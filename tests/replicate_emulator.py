@@ -140,7 +140,14 @@ class Fault:
     prediction_status: str | None = None  # answer normally but report this status
     garbage: bool = False  # 200 with an HTML body
     truncate: bool = False  # send headers and half the body, then close
-    delay_s: float = 0.0  # real seconds (never scaled): meant to trip client timeouts
+    # Real seconds (never scaled) before the request is handled: with `status` (or `drop`...), that
+    # answer comes late (meant to trip client timeouts); alone, the request is then served as usual
+    # (a create held before its prediction exists).
+    delay_s: float = 0.0
+    # Real seconds (never scaled) the answer is held once the request was served (with no other
+    # misbehaviour): a slow network, or a sync create whose prediction ended while its answer is on
+    # the way.
+    answer_delay_s: float = 0.0
     # Model seconds (scaled) the request waits at the server before anything is done for it (a create
     # held before the prediction exists); then it is answered normally unless other fields say otherwise.
     hold_s: float = 0.0
@@ -152,6 +159,12 @@ class Fault:
     def __post_init__(self) -> None:
         if self.endpoint not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {self.endpoint!r}; use one of {sorted(ENDPOINTS)}")
+
+    @property
+    def only_delays(self) -> bool:
+        """Whether the fault only slows the request down: it is then served as usual, late."""
+        misbehaves = self.status or self.drop or self.after or self.garbage or self.truncate
+        return bool(self.delay_s or self.answer_delay_s) and not (misbehaves or self.prediction_status)
 
 
 @dataclass(frozen=True)
@@ -596,6 +609,10 @@ class Emulator:
                 fault.drop or fault.after or fault.garbage or fault.truncate or fault.prediction_status
             ):
                 return run()
+        if fault.only_delays:
+            reply = run()
+            self._stopping.wait(fault.answer_delay_s)
+            return reply
         if fault.prediction_status or fault.truncate:
             reply = run()
             if fault.truncate:
