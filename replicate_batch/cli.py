@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
@@ -150,6 +151,10 @@ def _compare_command(argv: Sequence[str]) -> int:
         print(f"compare page: {write_comparison(comparison, args.output)}")
     except (NotARunFolder, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    except Exception:  # a bug: exit 1 would read as "new failures" to a scheduled sweep
+        traceback.print_exc()
+        print("error: compare stopped on an internal error (above); nothing was compared", file=sys.stderr)
         return EXIT_INVALID
     return comparison.exit_code
 

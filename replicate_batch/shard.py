@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .clock import utc_now_iso
+from .csv_cells import csv_reader
 from .journal import JOURNAL_NAME
 from .problems import SpecError
 
@@ -72,7 +73,7 @@ def merge_runs(run_dirs: Sequence[Path], into: Path) -> Path:
     order: list[str] = []
     for run_dir in run_dirs:
         with open(run_dir / "results.csv", encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle)
+            reader = csv_reader(handle)
             columns = next(reader)
             if header is None:
                 header = columns
