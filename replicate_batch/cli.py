@@ -176,7 +176,7 @@ def _merge_command(argv: Sequence[str]) -> int:
     try:
         merged = merge_runs(args.run_dirs, args.into)
         write_report(merged)
-    except (SpecError, NotARunFolder, OSError) as error:
+    except (SpecError, NotARunFolder, RunFolderBusy, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
     print(f"run folder: {merged}")
