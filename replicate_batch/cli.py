@@ -8,6 +8,7 @@ import os
 import signal
 import stat
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
@@ -172,6 +173,10 @@ def _compare_command(argv: Sequence[str]) -> int:
     except (NotARunFolder, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
+    except Exception:  # a bug: exit 1 would read as "new failures" to a scheduled sweep
+        traceback.print_exc()
+        print("error: compare stopped on an internal error (above); nothing was compared", file=sys.stderr)
+        return EXIT_INVALID
     return comparison.exit_code
 
 
@@ -192,7 +197,7 @@ def _merge_command(argv: Sequence[str]) -> int:
     try:
         merged = merge_runs(args.run_dirs, args.into)
         write_report(merged)
-    except (SpecError, NotARunFolder, OSError) as error:
+    except (SpecError, NotARunFolder, RunFolderBusy, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
     print(f"run folder: {merged}")

@@ -45,19 +45,74 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 def show_value(value: Any, limit: int = 60) -> str:
-    """A value as messages show it: strings quoted, YAML's true/false/null, long values shortened."""
+    """A value as messages show it: strings quoted, YAML's true/false/null, long values shortened.
+
+    Only the start of a long value is ever rendered, so a huge (or alias-multiplied) value costs a
+    message no more than `limit` characters.
+    """
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple, Mapping)):
-        try:
-            text = json.dumps(value, ensure_ascii=False, default=str)
-        except (TypeError, ValueError):
-            text = repr(value)
+        parts: list[str] = []
+        _json_start(value, parts, limit + 1)
+        text = "".join(parts)
+        end = "}" if isinstance(value, Mapping) else "]"
     else:
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 4] + "..." + text[-1]
+        text = _repr_start(value, limit + 1)
+        end = text[-1:]
+    return text if len(text) <= limit else text[: limit - 4] + "..." + end
+
+
+def _repr_start(value: Any, limit: int) -> str:
+    if isinstance(value, str):
+        return repr(value[:limit])
+    try:
+        return repr(value)
+    except ValueError:  # an int past Python's 4,300-digit conversion limit
+        return f"<a {type(value).__name__} too long to show>"
+
+
+def _json_start(value: Any, parts: list[str], budget: int) -> int:
+    """Append value's JSON (as `json.dumps` writes it) to parts until about `budget` characters.
+
+    Returns the budget left. Every level opened costs one, so even a value containing itself ends.
+    """
+    if budget <= 0:
+        return budget
+    if isinstance(value, (Mapping, list, tuple)):
+        mapping = isinstance(value, Mapping)
+        parts.append("{" if mapping else "[")
+        budget -= 1
+        items = value.items() if isinstance(value, Mapping) else enumerate(value)
+        for index, (key, item) in enumerate(items):
+            if budget <= 0:
+                return budget
+            if index:
+                parts.append(", ")
+                budget -= 2
+            if mapping:
+                key_text = _json_scalar(key if isinstance(key, str) else str(key), budget) + ": "
+                parts.append(key_text)
+                budget -= len(key_text)
+            budget = _json_start(item, parts, budget)
+        parts.append("}" if mapping else "]")
+        return budget - 1
+    text = _json_scalar(value, budget)
+    parts.append(text)
+    return budget - len(text)
+
+
+def _json_scalar(value: Any, budget: int) -> str:
+    if isinstance(value, str):
+        return json.dumps(value[:budget], ensure_ascii=False)
+    if value is None or isinstance(value, (bool, int, float)):
+        try:
+            return json.dumps(value)
+        except ValueError:  # an int past Python's 4,300-digit conversion limit
+            return '"<a number too long to show>"'
+    return json.dumps(str(value)[:budget], ensure_ascii=False)  # as `json.dumps(default=str)` would
 
 
 # What a value of the wrong type should have been, by pydantic error type.

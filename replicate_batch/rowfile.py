@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .csv_cells import csv_reader
 from .problems import Problem, SpecError
 
 _READ_CHUNK = 1 << 16
@@ -32,9 +35,45 @@ class RowsChanged(SpecError):
     """A rows file changed (or went away) after it was checked: its rows are not the checked ones."""
 
 
+class NotARegularFile(OSError):
+    """The path is a FIFO, a device, a folder or a socket: not a file that can be read again to its end."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open a file to read, refusing (NotARegularFile) anything that is not a regular file.
+
+    The open does not block, so a FIFO with no writer is refused rather than waited on forever; a
+    symlink is followed, so one to `/dev/zero` is refused rather than read until memory runs out.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            link = f" (it links to {path.resolve()})" if path.is_symlink() else ""
+            raise NotARegularFile(errno.EINVAL, f"it is {_kind(mode)}{link}, not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (a named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((text for test, text in kinds if test(mode)), "not a file")
+
+
 def cannot_read(source: str, path: Path, error: OSError | UnicodeDecodeError | str) -> SpecError:
     """The error for a rows file that cannot be read (or decoded as UTF-8) when it is first read."""
     reason = error if isinstance(error, str) else getattr(error, "strerror", None) or str(error)
+    if isinstance(error, NotARegularFile):
+        reason += ": give the path of a file of rows"
     return SpecError.single(source, "inputs", f"cannot read the rows file {path}: {reason}")
 
 
@@ -64,7 +103,7 @@ class RowFile:
     def records(self) -> Iterator[Record]:
         """One pass over the file as it was checked: every record with its line number."""
         try:
-            with open(self.path, "rb") as handle:
+            with open_regular(self.path) as handle:
                 self._check_unchanged(handle)
                 digest = hashlib.sha256()
                 lines = self._lines(handle, digest)
@@ -81,7 +120,7 @@ class RowFile:
     def _first_read(self) -> _Version:
         """Size, time and hash of the file, checking it is UTF-8 text (an optional BOM) on the way."""
         try:
-            with open(self.path, "rb") as handle:
+            with open_regular(self.path) as handle:
                 size, mtime_ns = _stat(handle)
                 digest = hashlib.sha256()
                 offset = 0  # bytes after the BOM, for error positions as decoding the whole file gives them
@@ -177,14 +216,14 @@ def _decode_error(error: UnicodeDecodeError, offset: int) -> str:
 
 
 def _csv_records(lines: Iterable[str], name: str, source: str) -> Iterator[Record]:
-    reader = csv.reader(lines)
-    header = [cell.strip() for cell in next(reader, [])]
+    records = _csv_cells(lines, name, source)
+    header = [cell.strip() for cell in next(records, (0, []))[1]]
     twice = sorted({column for column in header if column and header.count(column) > 1})
     if twice:
         columns = ", ".join(f"`{column}`" for column in twice)
         raise SpecError.single(source, f"{name} header", f"{columns} given twice: keep one column each")
-    for cells in reader:
-        place = f"{name} line {reader.line_num}"  # for a message
+    for line, cells in records:
+        place = f"{name} line {line}"  # for a message
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
             raise SpecError.single(
                 source, place, "more cells than the header has columns: quote cells that hold commas"
@@ -194,7 +233,39 @@ def _csv_records(lines: Iterable[str], name: str, source: str) -> Iterator[Recor
         if "" in record:
             raise SpecError.single(source, place, "a cell under a column with no name: name it in the header")
         if any(cell.strip() for cell in cells):  # a spreadsheet's trailing ",,," is not a row
-            yield reader.line_num, record
+            yield line, record
+
+
+def _csv_cells(lines: Iterable[str], name: str, source: str) -> Iterator[tuple[int, list[str]]]:
+    """Each CSV record's cells with the number of its last line; malformed CSV is a SpecError.
+
+    Strict, so a quote never closed is an error rather than a cell that swallows the rest of the file.
+    """
+    reader = csv_reader(lines, strict=True)
+    last_line = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            if str(error) == "unexpected end of data":  # the file ended inside a quoted cell
+                place = f"{name} line {last_line + 1}"
+                message = (
+                    "a quoted cell in this row is never closed: end it with a quote "
+                    '(a quote inside a quoted cell is written twice: "")'
+                )
+            else:
+                place = f"{name} line {reader.line_num}"
+                message = f"not valid CSV: {error}"
+                if "expected after" in str(error):
+                    message += (
+                        ": text follows a closing quote; quote the whole cell and write the quotes "
+                        'inside it twice ("")'
+                    )
+            raise SpecError.single(source, place, message) from None
+        last_line = reader.line_num
+        yield last_line, cells
 
 
 def _jsonl_records(lines: Iterable[str], name: str, source: str) -> Iterator[Record]:
@@ -206,3 +277,12 @@ def _jsonl_records(lines: Iterable[str], name: str, source: str) -> Iterator[Rec
                 raise SpecError.single(
                     source, f"{name} line {number}, column {error.colno}", f"invalid JSON: {error.msg}"
                 ) from None
+            except (ValueError, RecursionError) as error:
+                raise SpecError.single(source, f"{name} line {number}", json_beyond_limits(error)) from None
+
+
+def json_beyond_limits(error: ValueError | RecursionError) -> str:
+    """What is wrong with valid JSON that Python will not read: a huge number, or nesting past its stack."""
+    if isinstance(error, RecursionError):
+        return "the JSON is nested too deeply to read: flatten it"
+    return "a number has more than 4,300 digits: put it in quotes to give it as text"

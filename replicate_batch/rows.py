@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from .problems import Problem, SpecError
-from .rowfile import Record, RowFile, cannot_read
+from .problems import Problem, SpecError, show_value
+from .rowfile import Record, RowFile, cannot_read, json_beyond_limits, open_regular
 from .spec import LoadedSpec
 from .strict_yaml import load_yaml, yaml_error_place
 
@@ -105,7 +105,7 @@ def _checked(
     first_number: dict[str, int] = {}  # row id -> where it was first used, for the duplicate check
     for position, (number, data) in enumerate(records, start=1):
         if not isinstance(data, Mapping):
-            message = f"expected a row (a mapping of input names to values), got {data!r}"
+            message = f"expected a row (a mapping of input names to values), got {show_value(data)}"
             problems.append(Problem(source, place(number), message))
             continue
         row = _row(data, position, place(number), from_csv)
@@ -114,7 +114,7 @@ def _checked(
                 Problem(
                     source,
                     row.place,
-                    f"row id {row.id!r} is already used by {place(first_number[row.id])}: "
+                    f"row id {show_value(row.id)} is already used by {place(first_number[row.id])}: "
                     "give each row its own id",
                 )
             )
@@ -147,7 +147,8 @@ def _row(data: Mapping[Any, Any], position: int, place: str, from_csv: bool) -> 
 def _read_list(path: Path, source: str) -> Iterator[Record]:
     """The rows of a .json or .yaml file: a list, parsed whole."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with open_regular(path) as handle:
+            text = handle.read().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise cannot_read(source, path, error) from None
     name = path.name
@@ -156,6 +157,8 @@ def _read_list(path: Path, source: str) -> Iterator[Record]:
     except json.JSONDecodeError as error:
         where = f"{name} line {error.lineno}, column {error.colno}"
         raise SpecError.single(source, where, f"invalid JSON: {error.msg}") from None
+    except (ValueError, RecursionError) as error:  # valid JSON beyond Python's limits
+        raise SpecError.single(source, name, json_beyond_limits(error)) from None
     except yaml.YAMLError as error:
         place, message = yaml_error_place(error)
         raise SpecError.single(source, f"{name} {place}".strip(), f"invalid YAML: {message}") from None

@@ -7,7 +7,6 @@ so every value is the string the run wrote (no dtype guessing) and a run of 8,00
 
 from __future__ import annotations
 
-import csv
 import json
 import statistics
 from array import array
@@ -19,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from .csv_cells import csv_reader
 from .results import COLUMNS
 
 RESULTS_NAME = "results.csv"
@@ -102,7 +102,7 @@ def load_run(path: str | Path, *, with_results: bool = True) -> RunRecords:
     if not results_path.is_file():
         raise NotARunFolder(f"{path} is not a run folder: it has no {RESULTS_NAME}")
     with open(results_path, encoding="utf-8", newline="") as handle:
-        header = _checked_header(results_path, next(csv.reader(handle), None))
+        header = _checked_header(results_path, next(csv_reader(handle), None))
     extra = header[len(COLUMNS) :]
     return RunRecords(
         path=path,
@@ -118,7 +118,7 @@ def read_results(path: str | Path) -> Iterator[dict[str, str]]:
     """A run folder's `results.csv` rows one at a time, as written, in file order."""
     results_path = Path(path) / RESULTS_NAME
     with open(results_path, encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
+        reader = csv_reader(handle)
         header = _checked_header(results_path, next(reader, None))
         width = len(header)
         for row in reader:

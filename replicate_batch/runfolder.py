@@ -9,7 +9,8 @@ import os
 import platform
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -29,6 +30,29 @@ UNENCODABLE = "backslashreplace"
 
 class RunFolderBusy(Exception):
     """Another process is writing this run folder."""
+
+
+@contextmanager
+def reading_lock(path: Path, then: str) -> Iterator[None]:
+    """Hold a run folder's lock shared while it is read whole; RunFolderBusy while a run writes it.
+
+    `then` ends the message (`merge it`). A folder without a lock file is not being written: a run
+    makes one before anything else.
+    """
+    try:
+        handle = open(path / LOCK_NAME, encoding="utf-8")
+    except OSError:  # no lock file (or no folder: the caller says so)
+        yield
+        return
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            owner = handle.read().strip() or "another process"
+            raise RunFolderBusy(
+                f"{path} is being written by process {owner}: wait for it to end, then {then}"
+            ) from None
+        yield
 
 
 def new_run_id(output_dir: Path, name: str) -> str:

@@ -7,13 +7,16 @@ import json
 import re
 import shutil
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .clock import utc_now_iso
+from .csv_cells import csv_reader
 from .journal import JOURNAL_NAME
 from .problems import SpecError
+from .runfolder import reading_lock
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 STATUS_RANK = {"succeeded": 0, "failed": 1, "canceled": 2}
@@ -54,10 +57,18 @@ def merge_runs(run_dirs: Sequence[Path], into: Path) -> Path:
     """Combine run folders of one spec (shards) into a new run folder: results, files, journal, manifest.
 
     Where two folders hold a result for the same job, the better status wins (succeeded over failed
-    over canceled). Raises SpecError when the folders are not runs of the same spec.
+    over canceled). Raises SpecError when the folders are not runs of the same spec, RunFolderBusy
+    when a process is still writing one of them (each is locked for reading while it is merged).
     """
     if not run_dirs:
         raise SpecError.single("merge", "", "name at least one run folder")
+    with ExitStack() as locks:
+        for run_dir in run_dirs:
+            locks.enter_context(reading_lock(run_dir, "merge it"))
+        return _merge(run_dirs, into)
+
+
+def _merge(run_dirs: Sequence[Path], into: Path) -> Path:
     manifests = [_manifest(d) for d in run_dirs]
     hashes = {m.get("spec_hash") for m in manifests}
     if len(hashes) != 1:
@@ -72,7 +83,7 @@ def merge_runs(run_dirs: Sequence[Path], into: Path) -> Path:
     order: list[str] = []
     for run_dir in run_dirs:
         with open(run_dir / "results.csv", encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle)
+            reader = csv_reader(handle)
             columns = next(reader)
             if header is None:
                 header = columns

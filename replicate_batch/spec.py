@@ -25,12 +25,14 @@ from pydantic import (
 )
 
 from .problems import Problem, SpecError, problems_from_validation, show_value
+from .rowfile import open_regular
 from .strict_yaml import load_yaml, yaml_error_place
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+# `\Z`, not `$`: `$` also matches before a final newline, which would let "ok\n" into folder names.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z"
 MAX_RUN_NAME = 100
 REF_PATTERN = re.compile(
-    r"^(?P<owner>[A-Za-z0-9_.-]+)/(?P<name>[A-Za-z0-9_.-]+)(?::(?P<version>[A-Za-z0-9_.-]+))?$"
+    r"^(?P<owner>[A-Za-z0-9_.-]+)/(?P<name>[A-Za-z0-9_.-]+)(?::(?P<version>[A-Za-z0-9_.-]+))?\Z"
 )
 
 
@@ -56,7 +58,8 @@ class _Strict(BaseModel):
 def _check_name(value: str | None) -> str | None:
     if value is not None and not re.match(NAME_PATTERN, value):
         raise ValueError(
-            f"expected letters, digits, '.', '_' or '-' (starting with a letter or digit), got {value!r}"
+            "expected letters, digits, '.', '_' or '-' (starting with a letter or digit), "
+            f"got {show_value(value)}"
         )
     return value
 
@@ -124,7 +127,7 @@ class ModelSpec(_Strict):
     @classmethod
     def _valid_ref(cls, value: str | None) -> str | None:
         if value is not None and not REF_PATTERN.match(value):
-            raise ValueError(f'expected "owner/name[:version]", got {value!r}')
+            raise ValueError(f'expected "owner/name[:version]", got {show_value(value)}')
         return value
 
     @field_validator("name")
@@ -138,7 +141,7 @@ class ModelSpec(_Strict):
         for url in [value] if isinstance(value, str) else value or []:
             parsed = urlparse(url)
             if parsed.scheme not in ("http", "https") or not parsed.hostname:
-                raise ValueError(f'expected an http(s) URL such as "http://host:5000", got {url!r}')
+                raise ValueError(f'expected an http(s) URL such as "http://host:5000", got {show_value(url)}')
         if isinstance(value, list) and not value:
             raise ValueError("expected at least one URL")
         return value
@@ -272,7 +275,7 @@ def parse_spec(data: Any, *, path: Path | None = None, base_dir: Path | None = N
     name = spec.name or (path.stem if path else "batch")
     if not re.match(NAME_PATTERN, name):
         raise SpecError.single(
-            source, "name", f"{name!r} is not a valid run name: use letters, digits, . _ -"
+            source, "name", f"{show_value(name)} is not a valid run name: use letters, digits, . _ -"
         )
     if len(name) > MAX_RUN_NAME:  # the run folder's name adds the time: it must fit a file name
         raise SpecError.single(
@@ -286,7 +289,7 @@ def parse_spec(data: Any, *, path: Path | None = None, base_dir: Path | None = N
                 Problem(
                     source,
                     f"models[{index}]",
-                    f"the model name {label!r} is already used by models[{names.index(label)}]: "
+                    f"the model name {show_value(label)} is already used by models[{names.index(label)}]: "
                     "give one of them a `name:`",
                 )
             )
@@ -304,7 +307,8 @@ def load_spec(path: str | Path) -> LoadedSpec:
     """Read a spec file with a safe YAML loader and validate it; raises SpecError."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open_regular(path) as handle:  # not a FIFO, which would hang, nor /dev/zero, which never ends
+            text = handle.read().decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise SpecError.single(str(path), "", f"cannot read the spec: {reason}") from None

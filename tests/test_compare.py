@@ -11,6 +11,7 @@ from urllib.parse import unquote
 import pytest
 import yaml
 
+from replicate_batch import cli
 from replicate_batch.cli import main
 from replicate_batch.compare import DIFF_LINES, text_diff
 from tests.emulated import emulated, run_scaled
@@ -123,6 +124,20 @@ def test_a_folder_that_is_not_a_run_is_a_usage_error(
         main(["compare", str(runs[0])])
     assert exited.value.code == 2
     assert "RUN_B" in capsys.readouterr().err
+
+
+def test_an_internal_error_is_never_read_as_new_failures(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A crash is a bug, and no bug can be kept in the code to test this: one is put in its place.
+    def broken(*runs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "compare_runs", broken)
+    code, out, err = compare(capsys, *runs)
+    assert (code, out) == (2, "")  # not 1, which a scheduled sweep reads as "new failures"
+    assert "RuntimeError: a bug" in err
+    assert err.endswith("error: compare stopped on an internal error (above); nothing was compared\n")
 
 
 def test_long_text_diffs_are_cut() -> None:

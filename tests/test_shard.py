@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,30 @@ def test_merging_runs_of_different_specs_is_refused(
     runs = [str(next((tmp_path / name).iterdir())) for name in ("one", "two")]
     assert main(["merge", *runs, "--into", str(tmp_path / "merged")]) == 2
     assert "different specs" in capsys.readouterr().err
+
+
+def test_merging_a_run_another_process_is_writing_is_refused(
+    emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for k in (1, 2):
+        out = str(tmp_path / f"machine{k}")
+        assert (
+            main([str(write_spec(tmp_path, rows=4)), "--shard", f"{k}/2", "--output-dir", out, "--quiet"])
+            == 0
+        )
+    shards = [next((tmp_path / f"machine{k}").iterdir()) for k in (1, 2)]
+    merged = tmp_path / "merged"
+    with open(shards[1] / ".lock", "a+", encoding="utf-8") as lock:  # held as a running run holds it
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.truncate(0)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        capsys.readouterr()
+        assert main(["merge", *map(str, shards), "--into", str(merged)]) == 2
+        assert capsys.readouterr().err == (
+            f"error: {shards[1]} is being written by process {os.getpid()}: "
+            "wait for it to end, then merge it\n"
+        )
+        assert not merged.exists()
+    assert main(["merge", *map(str, shards), "--into", str(merged)]) == 0  # once the run has ended
+    assert len(load_results(merged)) == 4

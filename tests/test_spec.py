@@ -49,6 +49,14 @@ def problems_of(data: object, tmp_path: Path) -> list[str]:
         ({"concurrency": 0}, "concurrency: expected 1 or more, got 0"),
         ({"name": "my run"}, "name: expected letters, digits, '.', '_' or '-' (starting with a letter or"),
         ({"name": "n" * 300}, "name: the run name is 300 characters long: use at most 100"),
+        # `$` would let a final newline through, into the run's or the model's folder name
+        (
+            {"name": "ok\n"},
+            "name: expected letters, digits, '.', '_' or '-' (starting with a letter or digit), got 'ok\\n'",
+        ),
+        ({"models": [{"ref": "acme/echo", "name": "ok\n"}]}, "models[0].name: expected letters, digits"),
+        ({"models": ["acme/echo\n"]}, "models[0]: expected \"owner/name[:version]\", got 'acme/echo\\n'"),
+        ({"models": [{"ref": "acme/echo:v1\n"}]}, 'models[0].ref: expected "owner/name[:version]"'),
         ({"inputs": []}, "inputs: no rows: add at least one row"),
         ({"inputs": [{"id": 1}, {"id": 1}]}, "inputs[1]: row id '1' is already used by inputs[0]"),
         (
@@ -258,6 +266,16 @@ def test_the_readme_example_spec_is_valid(tmp_path: Path) -> None:
         ("rows.csv", "prompt,,seed\na,x,1\n", "rows.csv line 2: a cell under a column with no name: name it"),
         ("rows.csv", "prompt,seed\n", "inputs: rows.csv has no rows: add at least one row under the header"),
         (
+            "rows.csv",
+            'prompt,seed\na,1\n"b,2\n\nc,3\n',
+            "rows.csv line 3: a quoted cell in this row is never closed: end it with a quote",
+        ),
+        (
+            "rows.csv",
+            'prompt,seed\na,1\n"b"c,2\n',
+            "rows.csv line 3: not valid CSV: ',' expected after '\"': text follows a closing quote",
+        ),
+        (
             "rows.json",
             '[{"prompt": "a"},\n {"prompt": }]',
             "rows.json line 2, column 13: invalid JSON: Expecting",
@@ -300,6 +318,21 @@ def test_csv_cells_are_trimmed_only_in_the_header_and_empty_rows_are_skipped(tmp
         ("rows.csv line 2", {"prompt": "a, b", "seed": " 2"}),
         ("rows.csv line 5", {"prompt": "multi\nline", "seed": "3"}),
     ]
+
+
+def test_csv_cells_of_any_size_are_read(tmp_path: Path) -> None:
+    long = "a long prompt, " * 20_000  # 300,000 characters: over the csv module's default limit
+    (tmp_path / "rows.csv").write_text(f'id,prompt\nbig,"{long}"\nsmall,hi\n')
+    loaded = parse_spec({"models": ["acme/echo"], "inputs": "rows.csv"}, path=tmp_path / "s.yaml")
+    assert [(r.id, r.place, dict(r.values)) for r in load_rows(loaded)] == [
+        ("big", "rows.csv line 2", {"prompt": long}),
+        ("small", "rows.csv line 3", {"prompt": "hi"}),
+    ]
+
+
+def test_a_spec_file_name_with_a_newline_is_not_a_run_name(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match=r"name: 'ok\\n' is not a valid run name"):
+        parse_spec(MINIMAL, path=tmp_path / "ok\n.yaml")
 
 
 def test_yaml_anchors_and_merges_still_work(tmp_path: Path) -> None:
