@@ -8,9 +8,8 @@ from typing import Protocol
 from .backend import Backend
 from .clock import SYSTEM_CLOCK, Clock
 from .problems import Problem, SpecError
+from .redaction import TOKEN_VARIABLE as TOKEN_VARIABLE  # where the runner looks for it
 from .spec import LoadedSpec
-
-TOKEN_VARIABLE = "REPLICATE_API_TOKEN"
 
 
 class BackendFactory(Protocol):

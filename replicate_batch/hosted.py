@@ -29,9 +29,9 @@ from .backend import (
     Unreadable,
 )
 from .clock import parse_iso
+from .redaction import TOKEN_VARIABLE, remember_secret
 from .spec import REF_PATTERN
 
-TOKEN_VARIABLE = "REPLICATE_API_TOKEN"
 CANCEL_AFTER_GRACE_S = 10
 _RESETS_IN = re.compile(r"resets in ~?(\d+(?:\.\d+)?)\s*s")
 _TRANSPORT_ERRORS = (httpx.TransportError,)
@@ -83,6 +83,7 @@ def make_client(
     )
     idle = max_connections if keepalive is None else min(keepalive, max_connections)
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=idle)
+    remember_secret(token)
     transport = (_ThrottledTransport if raise_429_early else httpx.HTTPTransport)(limits=limits)
     timeout = None
     if pool_wait_s is not None:  # otherwise the client's own default (5 s; read 30 s; pool 10 s)

@@ -25,6 +25,7 @@ from urllib.parse import quote
 from .report_html import render_page
 from .report_selection import MAX_JOBS, RunShape, Selection, select_jobs, survey
 from .run_records import RunRecords, as_cell, load_run, pretty_output, read_results, seconds
+from .terminal import say
 
 REPORT_NAME = "report.html"
 EMBED_MAX_BYTES = 256 * 1024
@@ -253,5 +254,5 @@ def try_write_report(run_dir: str | Path, stream: TextIO) -> Path | None:
     try:
         return write_report(run_dir)
     except Exception as error:
-        print(f"warning: {REPORT_NAME} was not written: {error}", file=stream)
+        say(f"warning: {REPORT_NAME} was not written: {error}", stream)
         return None

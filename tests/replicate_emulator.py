@@ -140,6 +140,7 @@ class Fault:
     truncate: bool = False  # send headers and half the body, then close
     delay_s: float = 0.0  # real seconds (never scaled): meant to trip client timeouts
     retry_after: float = 1.0  # model seconds (scaled) reported by a `status=429` body
+    echo_headers: bool = False  # the error body quotes the request's headers, token included, as some proxies do
     times: int = 1
     # Called with the JSON body for creates, with {"path", "method", "query"} for the rest.
     match: Callable[[Any], bool] | None = None
@@ -538,7 +539,7 @@ class Emulator:
             return reply
 
         fault = self._take_fault(req)
-        return run() if fault is None else self._apply_fault(fault, run)
+        return run() if fault is None else self._apply_fault(fault, run, req)
 
     def _authorized(self, headers: dict[str, str]) -> bool:
         scheme, _, token = headers.get("authorization", "").partition(" ")
@@ -558,7 +559,7 @@ class Emulator:
                     return fault  # type: ignore[no-any-return]
         return None
 
-    def _apply_fault(self, fault: Fault, run: Callable[[], _Reply]) -> _Reply:
+    def _apply_fault(self, fault: Fault, run: Callable[[], _Reply], req: Request) -> _Reply:
         if fault.delay_s:
             self._stopping.wait(fault.delay_s)
         if fault.prediction_status or fault.truncate:
@@ -581,6 +582,10 @@ class Emulator:
             reply = _Reply(status, raw, {"Content-Type": _PROBLEM})
         elif fault.body is not None:
             reply = _json_reply(status, fault.body)
+        elif fault.echo_headers:
+            phrase = HTTPStatus(status).phrase
+            detail = f"{phrase}: upstream refused {req.method} {req.path} with headers {req.headers}"
+            reply = _json_reply(status, {"title": phrase, "detail": detail, "status": status})
         elif status == 429:
             reply = self._throttled(fault.retry_after * self.time_scale)
         elif status == 401:
