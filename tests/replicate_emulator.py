@@ -140,7 +140,9 @@ class Fault:
     truncate: bool = False  # send headers and half the body, then close
     delay_s: float = 0.0  # real seconds (never scaled): meant to trip client timeouts
     retry_after: float = 1.0  # model seconds (scaled) reported by a `status=429` body
-    echo_headers: bool = False  # the error body quotes the request's headers, token included, as some proxies do
+    echo_headers: bool = (
+        False  # the error body quotes the request's headers, token included, as some proxies do
+    )
     times: int = 1
     # Called with the JSON body for creates, with {"path", "method", "query"} for the rest.
     match: Callable[[Any], bool] | None = None
