@@ -13,8 +13,9 @@ import threading
 
 TOKEN_VARIABLE = "REPLICATE_API_TOKEN"
 REDACTED = "<redacted>"  # safe inside JSON, CSV, YAML plain scalars and HTML-escaped text
-# Replicate's tokens (`r8_` and 37 letters and digits), alone or in `Bearer r8_...` / `Token r8_...`.
-_TOKEN_SHAPE = re.compile(r"r8_[A-Za-z0-9_-]{8,}")
+# Replicate's tokens (`r8_` and 37 letters and digits), alone or in `Bearer r8_...` / `Token r8_...`;
+# not `layer8_weights`, nor a file or row name that merely contains `r8_`.
+_TOKEN_SHAPE = re.compile(r"\br8_[A-Za-z0-9]{30,}")
 _SHORTEST_SECRET = 8  # a shorter "token" would redact ordinary words; Replicate's are 40 characters
 
 _known: set[str] = set()

@@ -70,9 +70,11 @@ def test_both_forms_of_the_authorization_header_are_redacted_whatever_the_token(
     assert redact(text) == (
         f"headers: {{'Authorization': 'Token {REDACTED}'}} and Bearer {REDACTED}, bare {REDACTED}"
     )
-    assert redact("export REPLICATE_API_TOKEN=r8_... (from your account)") == (
-        "export REPLICATE_API_TOKEN=r8_... (from your account)"
-    )
+    for kept in (
+        "export REPLICATE_API_TOKEN=r8_... (from your account)",
+        "files/layer8_weights_of_the_model_v2.bin",
+    ):
+        assert redact(kept) == kept
 
 
 def test_control_characters_from_outputs_and_row_ids_reach_the_terminal_escaped(
