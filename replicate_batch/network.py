@@ -30,15 +30,12 @@ def tls_context() -> ssl.SSLContext:
     places = {name: os.environ.get(name, "") for name in CERT_VARIABLES}
     if not any(places.values()):
         return ssl.create_default_context(cafile=certifi.where())
-    context = ssl.create_default_context(
-        cafile=places["SSL_CERT_FILE"] or None, capath=places["SSL_CERT_DIR"] or None
-    )
-    bundle = places["REQUESTS_CA_BUNDLE"]
-    if bundle:
-        if os.path.isdir(bundle):
-            context.load_verify_locations(capath=bundle)
-        else:
-            context.load_verify_locations(cafile=bundle)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # checks certificates and host names; trusts none yet
+    for place in places.values():
+        if os.path.isdir(place):  # SSL_CERT_DIR, or a REQUESTS_CA_BUNDLE that names a folder
+            context.load_verify_locations(capath=place)
+        elif place:
+            context.load_verify_locations(cafile=place)
     return context
 
 
