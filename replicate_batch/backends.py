@@ -7,10 +7,10 @@ from typing import Protocol
 
 from .backend import Backend
 from .clock import SYSTEM_CLOCK, Clock
+from .network import environment_problems
 from .problems import Problem, SpecError
+from .redaction import TOKEN_VARIABLE as TOKEN_VARIABLE  # where the runner looks for it
 from .spec import LoadedSpec
-
-TOKEN_VARIABLE = "REPLICATE_API_TOKEN"
 
 
 class BackendFactory(Protocol):
@@ -22,7 +22,7 @@ class BackendFactory(Protocol):
 def make_backends(loaded: LoadedSpec, *, concurrency: int, clock: Clock = SYSTEM_CLOCK) -> list[Backend]:
     """One backend per model entry; a missing token or Cog install is a SpecError, before any request."""
     spec = loaded.spec
-    problems: list[Problem] = []
+    problems = environment_problems()  # an unusable CA bundle would fail every request, or every download
     hosted = [i for i, m in enumerate(spec.models) if m.kind == "ref"]
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
     if hosted and not token:

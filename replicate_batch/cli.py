@@ -21,6 +21,7 @@ from .run_records import NotARunFolder, load_run
 from .runfolder import RunFolderBusy
 from .runner import EXIT_INTERRUPTED, EXIT_INVALID, Interrupted, RunStopped, run_batch
 from .shard import merge_runs, parse_shard
+from .terminal import say
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return SUBCOMMANDS[words[0]](words[1:])
     args = _parser().parse_args(words)
     if args.force and not args.resume:
-        print("error: --force goes with --resume RUN_DIR", file=sys.stderr)
+        say("error: --force goes with --resume RUN_DIR", sys.stderr)
         return EXIT_INVALID
     previous_term = signal.signal(signal.SIGTERM, _terminate)
     previous_hup = signal.signal(signal.SIGHUP, _hang_up)
@@ -108,22 +109,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except SpecError as error:
         for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        print("nothing was run: fix the problems above and try again", file=sys.stderr)
+            say(f"error: {problem}", sys.stderr)
+        say("nothing was run: fix the problems above and try again", sys.stderr)
         return EXIT_INVALID
     except RunFolderBusy as error:
-        print(f"error: {error}", file=sys.stderr)
+        say(f"error: {error}", sys.stderr)
         return EXIT_INVALID
     except RunStopped as stopped:
         for problem in stopped.problems:
-            print(f"error: {problem}", file=sys.stderr)
+            say(f"error: {problem}", sys.stderr)
         return EXIT_INTERRUPTED
     except Interrupted as interrupted:
         left = "; predictions still running were left running" if interrupted.leave_running else ""
-        print(
+        say(
             f"interrupted: state saved{left}; resume with\n  python -m replicate_batch {args.spec} "
             f"--resume {interrupted.summary.run_dir}",
-            file=sys.stderr,
+            sys.stderr,
         )
         if interrupted.leave_running or interrupted.workers_left:  # don't wait for worker threads
             sys.stdout.flush()
@@ -131,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             os._exit(EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        print("interrupted before any prediction was created", file=sys.stderr)
+        say("interrupted before any prediction was created", sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous_term)
@@ -151,9 +152,9 @@ def _report_command(argv: Sequence[str]) -> int:
     try:
         path = write_report(args.run_dir)
     except (NotARunFolder, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        say(f"error: {error}", sys.stderr)
         return EXIT_INVALID
-    print(f"report: {path}")
+    say(f"report: {path}")
     return 0
 
 
@@ -168,14 +169,14 @@ def _compare_command(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     try:
         comparison = compare_runs(load_run(args.run_a), load_run(args.run_b))
-        print(comparison_text(comparison))
-        print(f"compare page: {write_comparison(comparison, args.output)}")
+        say(comparison_text(comparison))
+        say(f"compare page: {write_comparison(comparison, args.output)}")
     except (NotARunFolder, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        say(f"error: {error}", sys.stderr)
         return EXIT_INVALID
     except Exception:  # a bug: exit 1 would read as "new failures" to a scheduled sweep
         traceback.print_exc()
-        print("error: compare stopped on an internal error (above); nothing was compared", file=sys.stderr)
+        say("error: compare stopped on an internal error (above); nothing was compared", sys.stderr)
         return EXIT_INVALID
     return comparison.exit_code
 
@@ -198,9 +199,9 @@ def _merge_command(argv: Sequence[str]) -> int:
         merged = merge_runs(args.run_dirs, args.into)
         write_report(merged)
     except (SpecError, NotARunFolder, RunFolderBusy, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        say(f"error: {error}", sys.stderr)
         return EXIT_INVALID
-    print(f"run folder: {merged}")
+    say(f"run folder: {merged}")
     return 0
 
 

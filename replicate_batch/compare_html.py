@@ -47,12 +47,13 @@ def _file(c: Comparison, f: FileChange, output: Path) -> str:
     line = f"<div>file {name}: sha256 {shas}</div>"
     sides = []
     for side, run, path in (("A", c.run_a, f.path_a), ("B", c.run_b, f.path_b)):
-        if path and media_kind(path) == "image":
+        kind = media_kind(path) if path else ""
+        if path and kind in ("image", "svg"):
             href = escape(_href(run.path, path, output))
-            sides.append(
-                f"<figure><a href='{href}' target='_blank'><img class='thumb' loading='lazy' src='{href}' "
-                f"alt='{side}'></a><figcaption>{side}</figcaption></figure>"
-            )
+            img = f"<img class='thumb' loading='lazy' src='{href}' alt='{side}'>"
+            # An SVG may hold script: shown as an <img> (which runs none), never linked (report.py).
+            shown = f"<a href='{href}' target='_blank'>{img}</a>" if kind == "image" else img
+            sides.append(f"<figure>{shown}<figcaption>{side}</figcaption></figure>")
     return line + (f"<div class='pair'>{''.join(sides)}</div>" if sides else "")
 
 

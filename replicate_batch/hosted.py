@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import threading
 from collections.abc import Mapping
@@ -29,9 +30,11 @@ from .backend import (
     Unreadable,
 )
 from .clock import parse_iso
+from .network import UNTRUSTED_HINT, proxy_for, tls_context
+from .redaction import TOKEN_VARIABLE, remember_secret
 from .spec import REF_PATTERN
 
-TOKEN_VARIABLE = "REPLICATE_API_TOKEN"
+DEFAULT_BASE_URL = "https://api.replicate.com"  # the client's, when REPLICATE_BASE_URL is not set
 CANCEL_AFTER_GRACE_S = 10
 _RESETS_IN = re.compile(r"resets in ~?(\d+(?:\.\d+)?)\s*s")
 _TRANSPORT_ERRORS = (httpx.TransportError,)
@@ -87,7 +90,13 @@ def make_client(
     )
     idle = max_connections if keepalive is None else min(keepalive, max_connections)
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=idle)
-    transport = (_ThrottledTransport if raise_429_early else httpx.HTTPTransport)(limits=limits)
+    remember_secret(token)
+    # A transport of our own makes httpx skip the environment's proxies: they are passed here, and
+    # the certificates with them, from the one place downloads take theirs (network.py).
+    base_url = os.environ.get("REPLICATE_BASE_URL") or DEFAULT_BASE_URL
+    transport = (_ThrottledTransport if raise_429_early else httpx.HTTPTransport)(
+        limits=limits, verify=tls_context(), proxy=proxy_for(base_url)
+    )
     timeout = None
     if pool_wait_s is not None:  # otherwise the client's own default (5 s; read 30 s; pool 10 s)
         timeout = httpx.Timeout(5.0, read=30.0, write=30.0, connect=5.0, pool=pool_wait_s)
@@ -139,7 +148,8 @@ def _translate(error: Exception, what: str) -> Exception:
         status = error.status or 0
         return RequestFailed(_message(error), status=status, retryable=status >= 500 or status == 408)
     if isinstance(error, _TRANSPORT_ERRORS):
-        return Unreachable(f"{what}: no answer from Replicate ({type(error).__name__}: {error})")
+        hint = f"; {UNTRUSTED_HINT}" if "CERTIFICATE_VERIFY_FAILED" in str(error) else ""
+        return Unreachable(f"{what}: no answer from Replicate ({type(error).__name__}: {error}){hint}")
     if isinstance(error, (ClientParseError, ValueError)):
         given = re.search(r"given=([^;)]+)", str(error))
         detail = f"status {given[1]!r}" if given else str(error).splitlines()[0]

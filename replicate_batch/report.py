@@ -25,23 +25,41 @@ from urllib.parse import quote
 from .report_html import render_page
 from .report_selection import MAX_JOBS, RunShape, Selection, select_jobs, survey
 from .run_records import RunRecords, as_cell, load_run, pretty_output, read_results, seconds
+from .terminal import say
 
 REPORT_NAME = "report.html"
 EMBED_MAX_BYTES = 256 * 1024
 EMBED_TOTAL_BYTES = 8 * 1024 * 1024
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".svg", ".avif", ".ico"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".avif", ".ico"})
+SVG_SUFFIXES = frozenset({".svg", ".svgz"})
 AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".opus", ".weba"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".mov", ".m4v", ".ogv", ".mkv"})
+# Files a browser shows as text or saves when a page opens them: nothing in them can run.
+INERT_SUFFIXES = frozenset(
+    {".txt", ".json", ".jsonl", ".csv", ".tsv", ".md", ".log", ".pdf", ".zip", ".tar", ".gz", ".tgz"}
+    | {".npy", ".npz", ".glb", ".obj", ".ply", ".stl", ".bin", ".safetensors"}
+)
 
 
 def media_kind(name: str) -> str:
-    """How the page shows a file: `image`, `audio`, `video` or `file` (a link)."""
+    """How the page shows a file: `image`, `svg`, `audio`, `video`, `file` or `active`.
+
+    A file a model or a row supplied may hold script, which would run, with the page's access to the
+    run folder, if the page opened it from `file://` (where browsers ignore `download` and open the
+    file). So the page links only files that cannot run: images, audio, video and the inert `file`
+    types. An `svg` is shown as an `<img>` (which runs no script) and not linked; any other file
+    (`active`: HTML, XML, any type not known to be inert) is named, with a link to its folder.
+    """
     suffix = PurePosixPath(name).suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         return "image"
+    if suffix in SVG_SUFFIXES:
+        return "svg"
     if suffix in AUDIO_SUFFIXES:
         return "audio"
-    return "video" if suffix in VIDEO_SUFFIXES else "file"
+    if suffix in VIDEO_SUFFIXES:
+        return "video"
+    return "file" if suffix in INERT_SUFFIXES else "active"
 
 
 def relative_href(path: str) -> str:
@@ -60,7 +78,7 @@ class _InputFiles:
         self._embedded = 0
 
     def describe(self, name: str, value: str) -> list[Any]:
-        """`[name, value, kind, src]`: kind is `text`, `url`, `image` or `file`."""
+        """`[name, value, kind, src]`: kind is `text`, `url`, `image`, `svg`, `file` or `active`."""
         if value not in self._seen:
             self._seen[value] = self._describe(value)
         return [name, value, *self._seen[value]]
@@ -69,19 +87,20 @@ class _InputFiles:
         if value.startswith(("http://", "https://")):
             return ["url", value]  # shown as a link: the page itself never loads it
         if value.startswith("data:image/"):
-            return ["image", value]
+            return ["svg" if value.startswith("data:image/svg") else "image", value]
         path = self._local_file(value)
         if path is None:
             return ["text", None]
         kind = media_kind(path.name)
-        if kind == "image":
+        if kind in ("image", "svg"):
             size = path.stat().st_size
             if size <= EMBED_MAX_BYTES and self._embedded + size <= EMBED_TOTAL_BYTES:
                 self._embedded += size
                 mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 self.assets.append(f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}")
-                return ["image", len(self.assets) - 1]
-        return [kind if kind == "image" else "file", relative_href(os.path.relpath(path, self.run.path))]
+                return [kind, len(self.assets) - 1]
+        shown = kind if kind in ("image", "svg", "active") else "file"
+        return [shown, relative_href(os.path.relpath(path, self.run.path))]
 
     def _local_file(self, value: str) -> Path | None:
         if self.base_dir is None or not value or "\n" in value or len(value) > 1024:
@@ -253,5 +272,5 @@ def try_write_report(run_dir: str | Path, stream: TextIO) -> Path | None:
     try:
         return write_report(run_dir)
     except Exception as error:
-        print(f"warning: {REPORT_NAME} was not written: {error}", file=stream)
+        say(f"warning: {REPORT_NAME} was not written: {error}", stream)
         return None

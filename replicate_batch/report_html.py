@@ -84,14 +84,23 @@ function text(t, key, pre) {
   return h;
 }
 
+// A file that could run script is never linked: opened from file:// (where browsers ignore `download`)
+// its script would run with this page's access. An SVG is shown as an <img>, which runs none; other
+// such files are named, with a link to their folder (media_kind in report.py says which are which).
+const folderOf = h => h.slice(0, h.lastIndexOf('/') + 1) || '.';
+const named = (h, n) => `<span class="active" title="not opened from this page: it could run script">`
+  + `${n}</span> <a class="muted" href="${folderOf(h)}">folder</a>`;
+
 function file([href, name, kind]) {
   const h = esc(href), n = esc(name);
   if (kind === 'image') return `<a href="${h}" target="_blank"><img class="thumb output" loading="lazy"`
     + ` src="${h}" alt="${n}"></a>`;
+  if (kind === 'svg') return `<img class="thumb output" loading="lazy" src="${h}" alt="${n}" title="${n}">`;
   // A player is made on the first click: thousands of media controls would make the page slow.
   if (kind === 'audio' || kind === 'video') return `<div class="player"><button class="play"`
     + ` data-kind="${kind}" data-src="${h}">▶ play ${kind}</button>`
     + ` <a class="muted" href="${h}">${n}</a></div>`;
+  if (kind === 'active') return named(h, n);
   return `<a class="file" href="${h}">${n}</a>`;
 }
 
@@ -111,12 +120,15 @@ function job(k) {
 
 function input([name, value, kind, src], r, n) {
   let v;
-  if (kind === 'image') {
+  if (kind === 'image' || kind === 'svg') {
     const s = esc(typeof src === 'number' ? D.assets[src] : src);
-    v = `<a href="${s}" target="_blank"><img class="thumb input-image" loading="lazy" src="${s}"`
-      + ` alt="${esc(value)}"></a><span class="muted">${esc(value)}</span>`;
+    const img = `<img class="thumb input-image" loading="lazy" src="${s}" alt="${esc(value)}">`;
+    v = (kind === 'image' ? `<a href="${s}" target="_blank">${img}</a>` : img)
+      + `<span class="muted">${esc(value)}</span>`;
   } else if (kind === 'url' || kind === 'file') {
     v = `<a href="${esc(src)}">${esc(value)}</a>`;
+  } else if (kind === 'active') {
+    v = named(esc(src), esc(value));
   } else v = text(value, `i${r}.${n}`, false);
   return `<div class="input ${kind}"><b>${esc(name)}</b> ${v}</div>`;
 }

@@ -1,4 +1,8 @@
-"""The run folder and its one writer: spec, manifest, journal, results and downloaded files."""
+"""The run folder and its one writer: spec, manifest, journal, results and downloaded files.
+
+Every text it writes is redacted (redaction.py): whatever a server put in an error message, the API
+token never reaches the folder.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from typing import Any, TextIO
 from .clock import utc_now_iso
 from .journal import JOURNAL_NAME
 from .outputs import path_part
+from .redaction import redact
 from .results import COLUMNS, JobResult
 
 LOCK_NAME = ".lock"
@@ -146,7 +151,7 @@ class RunFolder:
     ) -> None:
         """Write `spec.yaml`, journal the start, and start `results.csv` (with `kept` rows on resume)."""
         self._model_refs = dict(model_refs)
-        (self.path / "spec.yaml").write_text(spec_yaml, encoding="utf-8")
+        (self.path / "spec.yaml").write_text(redact(spec_yaml), encoding="utf-8")
         self._journal = open(self.path / JOURNAL_NAME, "a", encoding="utf-8", errors=UNENCODABLE)
         self.journal("run", run_id=self.run_id, spec_hash=spec_hash, resumed=kept is not None)
         self.rewrite_results(kept or [])
@@ -176,11 +181,13 @@ class RunFolder:
 
     def _row(self, result: JobResult) -> list[Any]:
         model_ref = self._model_refs.get(result.model, "")
-        return result.csv_row(self.run_id, model_ref, self.input_columns, self.metadata_columns)
+        row = result.csv_row(self.run_id, model_ref, self.input_columns, self.metadata_columns)
+        return [redact(cell) if isinstance(cell, str) else cell for cell in row]
 
     def journal(self, event: str, **fields: Any) -> None:
         """Append one event to `journal.jsonl` and flush it, so a crash loses at most this line."""
         line = json.dumps({"event": event, "time": utc_now_iso(), **fields}, ensure_ascii=False, default=str)
+        line = redact(line)
         with self._lock:
             assert self._journal is not None, "open() the run folder first"
             self._journal.write(line + "\n")
@@ -215,8 +222,8 @@ class RunFolder:
             "versions": package_versions(),
         }
         part = self.path / "manifest.json.part"
-        text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
-        part.write_text(text, encoding="utf-8", errors=UNENCODABLE)
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        part.write_text(redact(text) + "\n", encoding="utf-8", errors=UNENCODABLE)
         os.replace(part, self.path / "manifest.json")
 
     def close(self) -> None:

@@ -34,6 +34,7 @@ from .runfolder import RunFolder
 from .schema import parse_schema
 from .shard import Shard, parse_shard
 from .spec import BatchSpec, LoadedSpec, load_spec, parse_spec
+from .terminal import say
 
 # Creates go a little under `rate_limit`: where the server allows a burst of one (low-credit accounts:
 # 6/min), creates that arrive a few ms early are refused and each refusal costs a whole slot.
@@ -243,10 +244,10 @@ def run_batch(
     try:
         if not quiet:
             for note in prepared.notes:
-                print(f"note: {note}", file=err)
+                say(f"note: {note}", err)
         if dry_run:
             text = plan_text(prepared, concurrency, limit)
-            print(text, file=out)
+            say(text, out)
             total = sum(prepared.job_counts().values())
             return RunSummary(
                 None,
@@ -377,8 +378,8 @@ def _execute(
         interrupted,
     )
     if not quiet or interrupted or changed:
-        print(table, file=out)
-        print(f"run folder: {folder.path}", file=out)
+        say(table, out)
+        say(f"run folder: {folder.path}", out)
     if interrupted:
         raise Interrupted(summary, leave_running=hard, workers_left=left)
     if changed:
@@ -419,12 +420,19 @@ def _pump(
     interrupted = hard = left = False
 
     def collect(done: set[Future[JobResult]]) -> None:
+        escaped: BaseException | None = None  # raised once every other finished job is recorded
         for future in done:
             job_ids.pop(future, None)
-            if not future.cancelled():
-                result = future.result()
-                folder.record(result)
-                progress.add(result, execution.count_in_flight())
+            if future.cancelled():
+                continue
+            if (error := future.exception()) is not None:
+                escaped = escaped or error
+                continue
+            result = future.result()
+            folder.record(result)
+            progress.add(result, execution.count_in_flight())
+        if escaped is not None:
+            raise escaped
 
     try:
         for job in jobs:

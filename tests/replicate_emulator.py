@@ -152,6 +152,9 @@ class Fault:
     # held before the prediction exists); then it is answered normally unless other fields say otherwise.
     hold_s: float = 0.0
     retry_after: float = 1.0  # model seconds (scaled) reported by a `status=429` body
+    echo_headers: bool = (
+        False  # the error body quotes the request's headers, token included, as some proxies do
+    )
     times: int = 1
     # Called with the JSON body for creates, with {"path", "method", "query"} for the rest.
     match: Callable[[Any], bool] | None = None
@@ -580,7 +583,7 @@ class Emulator:
             return reply
 
         fault = self._take_fault(req)
-        return run() if fault is None else self._apply_fault(fault, run)
+        return run() if fault is None else self._apply_fault(fault, run, req)
 
     def _authorized(self, headers: dict[str, str]) -> bool:
         scheme, _, token = headers.get("authorization", "").partition(" ")
@@ -600,7 +603,7 @@ class Emulator:
                     return fault  # type: ignore[no-any-return]
         return None
 
-    def _apply_fault(self, fault: Fault, run: Callable[[], _Reply]) -> _Reply:
+    def _apply_fault(self, fault: Fault, run: Callable[[], _Reply], req: Request) -> _Reply:
         if fault.delay_s:
             self._stopping.wait(fault.delay_s)
         if fault.hold_s:
@@ -633,6 +636,10 @@ class Emulator:
             reply = _Reply(status, raw, {"Content-Type": _PROBLEM})
         elif fault.body is not None:
             reply = _json_reply(status, fault.body)
+        elif fault.echo_headers:
+            phrase = HTTPStatus(status).phrase
+            detail = f"{phrase}: upstream refused {req.method} {req.path} with headers {req.headers}"
+            reply = _json_reply(status, {"title": phrase, "detail": detail, "status": status})
         elif status == 429:
             reply = self._throttled(fault.retry_after * self.time_scale)
         elif status == 401:

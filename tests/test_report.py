@@ -360,3 +360,83 @@ def test_a_run_cut_short_mid_line_still_gets_a_report(tmp_path: Path) -> None:
         results.write("synthetic,00ff,painter,acme/painter,,4,0,succ")  # killed while writing
     assert len(load_run(run_dir).results) == 12
     assert try_write_report(run_dir, io.StringIO()) == run_dir / REPORT_NAME
+
+
+def _scripted_files(inputs: dict[str, Any], ctx: PredictContext) -> list[str]:
+    """An HTML page, an SVG drawing and an XML file, each with a script that loads `marker` if run."""
+    script = f"<script>new Image().src = {json.dumps(inputs['marker'])};</script>"
+    shade = "3a7" if inputs.get("seed") else "a37"
+    rect = f'<rect width="30" height="20" fill="#{shade}"/>'
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" width="30" height="20">{rect}{script}</svg>'
+    xhtml = f'<html xmlns="http://www.w3.org/1999/xhtml"><body>{script}</body></html>'
+    return [
+        ctx.file(f"<!doctype html><title>page</title>{script}".encode(), "page.html"),
+        ctx.file(svg.encode(), "drawing.svg"),
+        ctx.file(xhtml.encode(), "feed.xml"),
+    ]
+
+
+def test_html_svg_and_xml_files_are_never_opened_by_the_pages(browser: Browser, tmp_path: Path) -> None:
+    marker = (tmp_path / "a-script-ran.png").as_uri()  # what the files' scripts load, were they run
+    pages = ModelDef(
+        owner="acme",
+        name="pages",
+        input_schema={
+            "required": ["marker"],
+            "properties": {
+                "marker": prop("marker", 0, "string", "What the scripts load"),
+                "drawing": prop("drawing", 1, "string", "An input drawing", format="uri"),
+                "page": prop("page", 2, "string", "An input page", format="uri"),
+                "seed": prop("seed", 3, "integer", "Changes the drawing's colour", default=0),
+            },
+        },
+        output_schema={"type": "array", "items": {"type": "string", "format": "uri"}},
+        predict=_scripted_files,
+    )
+    script = f'<script>new Image().src = "{marker}";</script>'
+    (tmp_path / "input.svg").write_text(
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">{script}</svg>'
+    )
+    (tmp_path / "input.html").write_text(f"<!doctype html>{script}")
+    row = {"id": "one", "marker": marker, "drawing": "input.svg", "page": "input.html"}
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump({"models": ["acme/pages"], "inputs": [row]}), encoding="utf-8")
+    with emulated(pages):
+        first = run_scaled(spec_path, tmp_path / "runs")
+        spec_path.write_text(yaml.safe_dump({"models": ["acme/pages"], "inputs": [{**row, "seed": 1}]}))
+        second = run_scaled(spec_path, tmp_path / "runs")
+    assert first.run_dir is not None and second.run_dir is not None and second.exit_code == 0
+    assert main(["compare", str(first.run_dir), str(second.run_dir)]) == 0  # writes compare.html
+
+    context = browser.new_context()
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    for shown in (second.run_dir / REPORT_NAME, second.run_dir / "compare.html"):
+        opened = context.new_page()
+        opened.goto(shown.as_uri())
+        if shown.name == REPORT_NAME:
+            opened.wait_for_selector("body[data-rendered=complete]")
+        opened.wait_for_function("() => [...document.images].every(i => i.complete)")
+        assert opened.locator("iframe, object, embed").count() == 0
+        hrefs = opened.locator("a[href]").evaluate_all("links => links.map(a => a.href)")
+        assert not [
+            h for h in hrefs if h.endswith((".html", ".svg", ".xml")) or h.startswith("data:image/svg")
+        ]
+        # The drawings are shown all the same, as images (which run no script), and click to nothing.
+        drawings = opened.locator("img[src$='.svg'], img[src^='data:image/svg']")
+        assert drawings.count() == 2  # report: the output and the input; compare: A's and B's output
+        assert all(width > 0 for width in drawings.evaluate_all("imgs => imgs.map(i => i.naturalWidth)"))
+        for index in range(drawings.count()):
+            drawings.nth(index).click()
+        if shown.name == REPORT_NAME:  # the rest are named, with a link to their folder
+            assert opened.locator("span.active").all_inner_texts() == ["input.html", "page.html", "feed.xml"]
+            folder = opened.locator("span.active + a").nth(1)
+            assert folder.inner_text() == "folder"
+            assert folder.evaluate("a => a.href") == (second.run_dir / "files/pages/one").as_uri() + "/"
+        assert opened.url == shown.as_uri()
+    assert len(context.pages) == 2  # nothing opened a tab
+    assert marker not in requested
+    # Opened by themselves, these files do run their scripts: what the pages above never do.
+    context.new_page().goto((second.run_dir / "files/pages/one/page.html").as_uri())
+    assert marker in requested
+    context.close()
