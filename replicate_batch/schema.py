@@ -4,6 +4,9 @@ Values are checked by `jsonschema` (Draft 2020-12, as Replicate counts 4.0 as an
 input's own schema, with its `#/components/schemas/` references written in; this module turns the
 first error into our wording and a hint. `jsonschema` takes ~0.2 s to import, so it is loaded by the
 first check, not with the package.
+
+Over 300 lines because reading a field and judging its values share the field's view (its type words,
+CSV conversion and hints); judging (`_validator_class` to `_readable`) could move to a module of its own.
 """
 
 from __future__ import annotations
@@ -397,7 +400,7 @@ _MAX_REPAIRS = 100
 def _readable(validator: type[Validator], schema: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `schema` without the keywords its meta-schema rejects (`minimum: "5"`, ...).
 
-    They are left to the server, as a hand-written check would skip them, rather than crash a check.
+    What they say is left to the server; the rest of the schema is still checked, and nothing crashes.
     """
     repaired = copy.deepcopy(dict(schema))
     meta = validator(validator.META_SCHEMA)
