@@ -1,3 +1,5 @@
+import random
+
 import pytest
 
 from replicate_batch.backend import RequestFailed, Throttled
@@ -25,14 +27,41 @@ def policy(clock, **retry):
     return RetryPolicy(RetrySpec(**retry), clock)
 
 
-def test_waits_double_with_jitter_and_are_capped():
+@pytest.fixture
+def seeded_random():
+    """tenacity draws its jitter from `random`: seeded, the waits are the same on every run."""
+    state = random.getstate()
+    random.seed(20240501)
+    yield
+    random.setstate(state)
+
+
+def test_waits_double_with_jitter_and_are_capped(seeded_random):
     clock = FakeClock()
     call = failing([RequestFailed("boom", status=503, retryable=True)] * 5)
     rules = policy(clock, max_attempts=6, initial_wait=1.0, max_wait=5.0)
     assert rules.predictions(deadline=1e9)(call) == "ok"
     assert len(clock.sleeps) == 5
-    for wait, base in zip(clock.sleeps, [1, 2, 4, 5, 5]):
-        assert base <= wait <= base + 1.0 or wait == 5.0
+    jitters = [wait - base for wait, base in zip(clock.sleeps[:3], [1, 2, 4])]
+    # Each uncapped wait is the doubled one plus up to `initial_wait` more, a different amount each time.
+    assert all(0 < jitter <= 1.0 for jitter in jitters)
+    assert len(set(jitters)) == 3
+    assert clock.sleeps[3:] == [5.0, 5.0]  # 8 and 16 (plus jitter) are capped at max_wait
+
+
+def test_jitter_spreads_over_zero_to_initial_wait(seeded_random):
+    jitters = []
+    for _ in range(200):
+        clock = FakeClock()
+        policy(clock, max_attempts=2, initial_wait=0.5).predictions(deadline=1e9)(
+            failing([RequestFailed("boom", status=503, retryable=True)])
+        )
+        (wait,) = clock.sleeps
+        jitters.append(wait - 0.5)
+    assert all(0 <= jitter <= 0.5 for jitter in jitters)
+    # Spread over the whole range, so herds of clients retrying together come apart.
+    assert min(jitters) < 0.05 and max(jitters) > 0.45
+    assert 0.2 < sum(jitters) / len(jitters) < 0.3
 
 
 def test_throttles_wait_retry_after_and_do_not_count_as_tries():
