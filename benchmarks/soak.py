@@ -10,10 +10,12 @@ The emulator (`tests/replicate_emulator.py`) runs in this process with two model
 `soak/files` (1-3 output files whose bytes follow from the prompt); every row runs on both. Every request
 rolls seeded dice against a table of faults (500s, connections dropped before and after the server did the
 work, ghost creates, creates held before the prediction exists, stalled polls and downloads, truncated
-downloads, failing lookups), and 429 storms on creates and polls come and go. The runner is a real
+downloads, failing lookups), and 429 storms on creates and polls come and go; the files of one prediction
+in 32 cannot be fetched at all until the last resume (503: those rows are recorded failed with their
+prediction id, and every resume fetches them again by id, never creating them anew). The runner is a real
 subprocess, `python -m replicate_batch SPEC` (then `--resume RUN_DIR`), with `REPLICATE_BASE_URL` pointing
-at the emulator; it is killed with SIGKILL after a random time (seeded) `--kills` times, then resumed once
-more to completion.
+at the emulator; it is killed with SIGKILL a random time (seeded, `--kill-after`) after its first request
+`--kills` times, then resumed once more to completion.
 
 Then it checks, and exits 1 if any check fails:
 - predictions made per (model, input) at the emulator: all 1 (create requests that the server refused,
@@ -62,11 +64,13 @@ from harness import (
     table,
 )
 
-from replicate_batch.journal import journal_events
+from replicate_batch.journal import journal_events, read_journal
+from tests import replicate_emulator
 from tests.replicate_emulator import UNTIL_REMOVED, Fault
 
 TEXT_MODEL = "soak/text"
 FILES_MODEL = "soak/files"
+OUTAGE_SHARE = 1 / 32  # predictions whose files cannot be fetched until the last resume
 LONG_SHARE = 0.05  # predictions longer than the 60 s sync wait: answered `processing`, then polled
 SYNC_WAIT_S = 60.0  # model seconds the emulator holds a `Prefer: wait` create
 CREATE_WINDOW_S = 75.5  # hosted.py: CREATE_SEND_S + sync wait + CREATE_ANSWER_GRACE_S (real seconds)
@@ -146,10 +150,33 @@ def soak_models() -> list[ModelDef]:
     ]
 
 
+class SoakEmulator(TimedEmulator):
+    """The timed emulator, plus how each create was answered (status, or `dropped`), by (model, prompt)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.create_answers: list[tuple[tuple[str, str], str]] = []
+
+    def _handle(self, method: str, target: str, headers: dict[str, str], raw: bytes, peer: str = "") -> Any:
+        reply = super()._handle(method, target, headers, raw, peer)
+        route = replicate_emulator._route(method, target.partition("?")[0])
+        if route is not None and route[0] == "create":
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and isinstance(body.get("input"), dict):
+                model = self._versions.get(str(body.get("version")))
+                key = (model.ref if model else "?", str(body["input"].get("prompt")))
+                with self._timed_lock:
+                    self.create_answers.append((key, "dropped" if reply.drop else str(reply.status)))
+        return reply
+
+
 class Chaos:
     """Faults throughout the soak: seeded dice per request, and 429 storms that come and go."""
 
-    def __init__(self, emulator: TimedEmulator, rng: random.Random, rate: float, scale: float) -> None:
+    def __init__(self, emulator: SoakEmulator, rng: random.Random, rate: float, scale: float) -> None:
         self.emulator = emulator
         self.rng = rng
         self.rate = rate
@@ -159,9 +186,25 @@ class Chaos:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._storms, name="soak-storms", daemon=True)
+        # The files of one prediction in OUTAGE_SHARE cannot be fetched until the last resume: their rows
+        # are recorded failed with their prediction id, and each resume fetches them again by that id.
+        self._outage = Fault("download", status=503, times=UNTIL_REMOVED, match=self._in_outage)
+
+    def _in_outage(self, subject: Any) -> bool:
+        prediction_id = subject["path"].split("/")[2]
+        hit = _digest(prediction_id, "outage")[0] < 256 * OUTAGE_SHARE
+        if hit:
+            with self._lock:
+                self.fired[f"download: 503 until the last resume (1 prediction in {1 / OUTAGE_SHARE:g})"] += 1
+        return hit
+
+    def heal(self) -> None:
+        """End the outage of downloads."""
+        self.emulator.remove_fault(self._outage)
 
     def start(self) -> None:
-        """Install the fault table and start the storms."""
+        """Install the outage and the fault table, and start the storms."""
+        self.emulator.add_fault(self._outage)
         for what, endpoint, chance, fields in FAULTS:
             match = self._dice(what, chance * self.rate)
             self.emulator.add_fault(Fault(endpoint, times=UNTIL_REMOVED, match=match, **fields))
@@ -237,10 +280,19 @@ class Segment:
     command: str
     started: float  # time.time()
     ended: float = 0.0
-    killed_after_s: float | None = None
+    startup_s: float | None = None  # to its first request
+    killed_after_s: float | None = None  # after its first request
     exit_code: int | None = None
     finished_rows: int = 0  # `finished` events in the journal when it ended
+    in_flight: int = 0  # jobs a resume picks up: a create sent (or about to be), no result yet
+    no_id: int = 0  # of those, the ones whose prediction id never arrived: looked up, maybe waited for
     log: Path = field(default_factory=Path)
+
+    def end(self) -> str:
+        """How it ended: killed, or its exit code."""
+        if self.killed_after_s is not None:
+            return f"SIGKILL at {self.killed_after_s:.1f} s"
+        return f"exit {self.exit_code}"
 
 
 def start_runner(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -255,11 +307,37 @@ def find_run_dir(output_dir: Path) -> Path | None:
     return found[0] if found else None
 
 
-def journal_finished(run_dir: Path | None) -> int:
-    """How many `finished` events the run's journal holds."""
+def journal_figures(run_dir: Path | None) -> tuple[int, int, int]:
+    """From the run's journal: results, jobs a resume picks up, and those of them with no prediction id."""
     if run_dir is None or not (run_dir / "journal.jsonl").exists():
-        return 0
-    return sum(1 for event in journal_events(run_dir) if event.get("event") == "finished")
+        return 0, 0, 0
+    finished = sum(1 for event in journal_events(run_dir) if event.get("event") == "finished")
+    pickups = read_journal(run_dir).pickups.values()
+    return finished, len(pickups), sum(1 for p in pickups if p.prediction_id is None)
+
+
+def watch(
+    process: subprocess.Popen[bytes], emulator: SoakEmulator, kill_after_s: float | None, limit_s: float
+) -> tuple[int | None, float | None, float | None]:
+    """(exit code, startup s, killed after s): SIGKILL `kill_after_s` after the runner's first request.
+
+    The first request is the runner's model lookup, made once its imports and preflight are done; with no
+    `kill_after_s` the runner is left to finish (killed only past `limit_s`).
+    """
+    started = time.monotonic()
+    models_seen = emulator.count("model")
+    while emulator.count("model") == models_seen and process.poll() is None:
+        time.sleep(0.02)
+    startup_s = time.monotonic() - started if process.poll() is None else None
+    if process.poll() is not None:
+        return process.returncode, startup_s, None
+    working = time.monotonic()
+    try:
+        return process.wait(timeout=kill_after_s if kill_after_s is not None else limit_s), startup_s, None
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        return None, startup_s, time.monotonic() - working
 
 
 def write_spec(work: Path, rows: int, concurrency: int) -> Path:
@@ -292,14 +370,12 @@ class Check:
     seen: str
 
 
-def check_run(emulator: TimedEmulator, run_dir: Path, rows: int, final_exit: int | None) -> list[Check]:
+def check_run(emulator: SoakEmulator, run_dir: Path, rows: int, final_exit: int | None) -> list[Check]:
     """Every invariant of the soak, from the emulator's state and the run folder."""
     checks: list[Check] = []
     refs = {TEXT_MODEL: "text", FILES_MODEL: "files"}
-    by_version = {str(m.version_id): m.ref for m in emulator.models.values()}
     with emulator._cond:
         predictions = list(emulator.predictions.values())
-        creates = [r for r in emulator.requests if r.endpoint == "create"]
 
     made: dict[tuple[str, str], list[str]] = {}
     for state in predictions:
@@ -317,16 +393,19 @@ def check_run(emulator: TimedEmulator, run_dir: Path, rows: int, final_exit: int
     checks.append(Check("predictions made per input", set(per_input) == {1} and not extra, seen))
 
     sent: Counter[tuple[str, str]] = Counter()
-    for request in creates:
-        body = request.body if isinstance(request.body, dict) else {}
-        ref = by_version.get(str(body.get("version")), "?")
-        sent[(ref, str((body.get("input") or {}).get("prompt")))] += 1
+    tried: Counter[tuple[str, str]] = Counter()  # answered other than 429: what `attempts` counts
+    answers: Counter[str] = Counter()
+    for key, answer in emulator.create_answers:
+        sent[key] += 1
+        tried[key] += answer != "429"
+        answers[answer] += 1
     per_input_sent = Counter(sent[key] for key in wanted)
     checks.append(
         Check(
             "create requests per input (info)",
             True,
-            f"{dict(sorted(per_input_sent.items()))} (requests: inputs), {len(creates)} create requests",
+            f"{dict(sorted(per_input_sent.items()))} (requests: inputs); {len(emulator.create_answers)} "
+            f"create requests, answered {dict(sorted(answers.items()))}",
         )
     )
 
@@ -425,7 +504,22 @@ def check_run(emulator: TimedEmulator, run_dir: Path, rows: int, final_exit: int
         )
     )
     attempts = Counter(int(r["attempts"] or 0) for r in results)
-    checks.append(Check("attempts column (info)", True, str(dict(sorted(attempts.items())))))
+    differ: Counter[str] = Counter()
+    for row in results:
+        given, answered = (
+            int(row["attempts"] or 0),
+            tried[(name_to_ref.get(row["model"], "?"), row["input.prompt"])],
+        )
+        if given != answered:
+            differ["higher" if given > answered else "lower"] += 1
+    checks.append(
+        Check(
+            "attempts column (info)",
+            True,
+            f"{dict(sorted(attempts.items()))} (attempts: rows); rows whose attempts differ from the creates "
+            f"the server answered other than 429: {dict(differ) or 0}",
+        )
+    )
     server = Counter(state.status for state in predictions)
     checks.append(Check("predictions' status at the emulator (info)", True, str(dict(server))))
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -443,7 +537,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--kills", type=int, default=5, help="SIGKILLs before the last resume")
     parser.add_argument(
-        "--kill-after", default="1.5,8", help="LOW,HIGH: kill this many real seconds after start"
+        "--kill-after",
+        default="1.5,8",
+        help="LOW,HIGH: kill this many seconds after the runner's first request",
     )
     parser.add_argument(
         "--scale", type=float, default=0.1, help="real seconds per model second at the emulator"
@@ -472,10 +568,10 @@ def main() -> int:
     print(machine_line())
     print(
         f"soak: {args.jobs} jobs ({rows} rows x 2 models), concurrency {args.concurrency}, {args.kills} "
-        f"SIGKILLs {low:g}-{high:g} s after each start, seed {args.seed}, fault rate x{args.fault_rate:g}, "
-        f"model time x{args.scale:g}; work folder {work}"
+        f"SIGKILLs {low:g}-{high:g} s after each runner's first request, seed {args.seed}, fault rate "
+        f"x{args.fault_rate:g}, model time x{args.scale:g}; work folder {work}"
     )
-    emulator = TimedEmulator(token=TOKEN, time_scale=args.scale, seed=args.seed)
+    emulator = SoakEmulator(token=TOKEN, time_scale=args.scale, seed=args.seed)
     for model in soak_models():
         emulator.add_model(model)
     emulator.start()
@@ -494,27 +590,22 @@ def main() -> int:
             segment = Segment(
                 number, "resume" if run_dir else "run", time.time(), log=work / f"runner-{number}.log"
             )
+            last = number == args.kills
+            kill_after_s = None if last else rng.uniform(low, high)
+            if last:
+                chaos.heal()
             marks.append(emulator.mark())
             process = start_runner(command, env, work, segment.log)
-            last = number == args.kills
-            wait_s = args.final_limit if last else rng.uniform(low, high)
-            try:
-                segment.exit_code = process.wait(timeout=wait_s)
-            except subprocess.TimeoutExpired:
-                process.send_signal(signal.SIGKILL)
-                process.wait()
-                segment.killed_after_s = time.time() - segment.started
+            segment.exit_code, segment.startup_s, segment.killed_after_s = watch(
+                process, emulator, kill_after_s, args.final_limit
+            )
             segment.ended = time.time()
-            segment.finished_rows = journal_finished(find_run_dir(output_dir))
+            segment.finished_rows, segment.in_flight, segment.no_id = journal_figures(
+                find_run_dir(output_dir)
+            )
             segments.append(segment)
             print(
-                f"  {segment.command:6} {number}: "
-                + (
-                    f"SIGKILL after {segment.killed_after_s:.1f} s"
-                    if segment.killed_after_s is not None
-                    else f"exit {segment.exit_code} after {segment.ended - segment.started:.1f} s"
-                )
-                + f"; journal: {segment.finished_rows} results",
+                f"  {number} {segment.command}: {segment.end()}; journal: {segment.finished_rows} results",
                 flush=True,
             )
             if last and segment.killed_after_s is not None:
@@ -534,33 +625,31 @@ def main() -> int:
     for i, segment in enumerate(segments):
         log = emulator.since(marks[i])[: (marks[i + 1] - marks[i]) if i + 1 < len(marks) else None]
         kinds = request_kinds(log)
-        end = (
-            f"SIGKILL at {segment.killed_after_s:.1f} s"
-            if segment.killed_after_s is not None
-            else f"exit {segment.exit_code}"
-        )
         seg_rows.append(
             [
                 f"{segment.number} {segment.command}",
                 segment.started - soak_started,
+                "-" if segment.startup_s is None else segment.startup_s,
                 segment.ended - segment.started,
-                end,
+                segment.end(),
                 segment.finished_rows,
+                segment.in_flight,
+                segment.no_id,
                 kinds["create"],
                 kinds["poll"],
                 kinds["download"],
                 kinds["429"],
             ]
         )
+    headers = ["runner", "start_s", "startup_s", "ran_s", "end", "results", "in_flight", "no_id"]
+    print(table([*headers, "creates", "polls", "downloads", "429s"], seg_rows))
     print(
-        table(
-            ["runner", "start_s", "ran_s", "end", "results", "creates", "polls", "downloads", "429s"],
-            seg_rows,
-        )
-    )
-    print(
-        "(start_s: since the soak began; results: `finished` events in the journal by then; requests: "
-        "from the runner's start to the next one's, so a create held across a kill counts where it arrived)"
+        "start_s: since the soak began; startup_s: to the runner's first request (imports, spec,\n"
+        "preflight); end: SIGKILL that long after the first request, or the exit code; results: `finished`\n"
+        "events in the journal by then; in_flight: jobs the next resume picks up (create sent or about to\n"
+        "be, no result); no_id: of those, creates whose answer never arrived (looked up, and waited for\n"
+        "while they may still land); requests: from the runner's start to the next one's (a create held\n"
+        "across a kill counts where it landed)"
     )
     print(f"faults fired ({sum(chaos.fired.values())} in all, {chaos.storms} 429 storms):")
     print(table(["fault", "times"], sorted(chaos.fired.items())))
