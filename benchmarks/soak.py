@@ -98,6 +98,12 @@ FAULTS: list[tuple[str, str, float, dict[str, Any]]] = [
     ("download: stalled 1.5 s", "download", 0.02, {"delay_s": 1.5}),
 ]
 
+# Outside what the runner promises (a create answered with an error is taken as not made, and sent
+# again), so off unless asked for (`--errors-after-create`): it shows what such answers cost.
+ERRORS_AFTER_CREATE: list[tuple[str, str, float, dict[str, Any]]] = [
+    ("create: made, then answered 502", "create", 0.02, {"status": 502, "after": True}),
+]
+
 
 def _digest(*parts: object) -> bytes:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
@@ -176,8 +182,11 @@ class SoakEmulator(TimedEmulator):
 class Chaos:
     """Faults throughout the soak: seeded dice per request, and 429 storms that come and go."""
 
-    def __init__(self, emulator: SoakEmulator, rng: random.Random, rate: float, scale: float) -> None:
+    def __init__(
+        self, emulator: SoakEmulator, rng: random.Random, rate: float, scale: float, errors_after_create: bool
+    ) -> None:
         self.emulator = emulator
+        self.errors_after_create = errors_after_create
         self.rng = rng
         self.rate = rate
         self.scale = scale
@@ -205,7 +214,9 @@ class Chaos:
     def start(self) -> None:
         """Install the outage and the fault table, and start the storms."""
         self.emulator.add_fault(self._outage)
-        for what, endpoint, chance, fields in FAULTS:
+        for what, endpoint, chance, fields in FAULTS + (
+            ERRORS_AFTER_CREATE if self.errors_after_create else []
+        ):
             match = self._dice(what, chance * self.rate)
             self.emulator.add_fault(Fault(endpoint, times=UNTIL_REMOVED, match=match, **fields))
         self._thread.start()
@@ -549,6 +560,11 @@ def parse_args() -> argparse.Namespace:
         "--final-limit", type=float, default=900.0, help="give up on the last resume after this"
     )
     parser.add_argument(
+        "--errors-after-create",
+        action="store_true",
+        help="also answer 2%% of creates 502 after making the prediction (outside the runner's promise)",
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the work folder (kept anyway when a check fails)"
     )
     args = parser.parse_args()
@@ -575,7 +591,8 @@ def main() -> int:
     for model in soak_models():
         emulator.add_model(model)
     emulator.start()
-    chaos = Chaos(emulator, random.Random(args.seed * 1_000_003 + 1), args.fault_rate, args.scale)
+    chaos_rng = random.Random(args.seed * 1_000_003 + 1)
+    chaos = Chaos(emulator, chaos_rng, args.fault_rate, args.scale, args.errors_after_create)
     chaos.start()
     env = {**os.environ, "REPLICATE_API_TOKEN": TOKEN, "REPLICATE_BASE_URL": emulator.base_url}
     base = [sys.executable, "-m", "replicate_batch", str(spec), "--output-dir", str(output_dir)]
