@@ -106,7 +106,12 @@ class Downloader:
                     retryable=False,
                 ) from error
             raise DownloadError(f"TLS error fetching {url}: {error}", retryable=True) from error
-        except (requests.ConnectionError, requests.Timeout) as error:
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+        ) as error:
+            # ChunkedEncodingError: the connection broke while the body streamed (a file cut short).
             raise DownloadError(f"network error fetching {url}: {error}", retryable=True) from error
 
     def close(self) -> None:
@@ -130,10 +135,14 @@ def _decode_data_url(url: str) -> bytes:
 def _write_atomically(dest: Path, chunks: Iterable[bytes]) -> int:
     part = dest.with_name(dest.name + ".part")
     size = 0
-    with open(part, "wb") as handle:
-        for chunk in chunks:
-            handle.write(chunk)
-            size += len(chunk)
+    try:
+        with open(part, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+                size += len(chunk)
+    except BaseException:
+        part.unlink(missing_ok=True)  # a file cut short is never left behind
+        raise
     # No fsync: the journal and results.csv are flushed, not synced, so syncing files alone would buy
     # nothing against power loss; against a crash of the runner the page cache keeps them.
     os.replace(part, dest)

@@ -281,6 +281,35 @@ def test_a_failed_download_is_retried_then_reported(emu: Emulator, tmp_path: Pat
     assert creates(emu) == 1
 
 
+def test_a_download_cut_short_is_retried_and_leaves_no_part_file(emu: Emulator, tmp_path: Path) -> None:
+    # The server sends the headers and half the body, then closes: requests raises ChunkedEncodingError
+    # while the body streams, which must be retried like any broken connection, not end the run.
+    emu.add_fault(Fault("download", truncate=True, times=2))
+    spec = {"models": [{"ref": "acme/imagegen", "input": {"num_outputs": 1}}], "inputs": [{"prompt": "p"}]}
+    summary, df = run(spec, tmp_path)
+    row = one(df)
+    assert row.status == "succeeded"
+    served = emu.output_files[(row.prediction_id, "out-0.png")]
+    assert served.startswith(b"\x89PNG") and (summary.run_dir / row.files[0]).read_bytes() == served
+    assert emu.count("download") == 3 and creates(emu) == 1
+    assert not list((summary.run_dir / "files").rglob("*.part"))
+
+
+def test_a_download_cut_short_every_time_fails_the_row_and_leaves_no_part_file(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    emu.add_fault(Fault("download", truncate=True, times=50))
+    spec = {
+        "models": [{"ref": "acme/imagegen", "input": {"num_outputs": 1}}],
+        "inputs": [{"prompt": "p"}, {"prompt": "q"}],
+        "retry": {"max_attempts": 2, "initial_wait": 0.5, "max_wait": 2},
+    }
+    summary, df = run(spec, tmp_path)
+    assert list(df.status) == ["failed", "failed"] and summary.exit_code == 1
+    assert all("could not be downloaded" in error for error in df.error)
+    assert not list((summary.run_dir / "files").rglob("*.part"))
+
+
 def test_a_prediction_past_its_timeout_is_canceled(emu: Emulator, tmp_path: Path) -> None:
     spec = {"models": ["acme/echo"], "timeout": 3, "inputs": [{"prompt": "slow", "seconds": 30}]}
     _, df = run(spec, tmp_path)
