@@ -241,6 +241,13 @@ class Execution:
                 prediction = self._recover_lost_create(
                     model, model_input, created_iso, deadline, lost, on_created
                 )
+            except RequestFailed as failed:
+                if not (failed.retryable and (failed.status or 0) >= 500):
+                    raise
+                # A gateway can answer 5xx after Replicate made the prediction: look before paying again.
+                prediction = self._recover_lost_create(
+                    model, model_input, created_iso, deadline, failed, on_created
+                )
             except Unreadable as error:
                 raise _Fatal(str(error)) from None
         except _Stopped:
@@ -333,10 +340,11 @@ class Execution:
         model_input: Mapping[str, Any],
         created_iso: str,
         deadline: float,
-        lost: Unreachable,
+        lost: Unreachable | RequestFailed,
         on_created: OnCreated,
     ) -> Prediction:
-        """The create's answer was lost: adopt the prediction if it exists, never create blindly."""
+        """The create's answer was lost or a server error: adopt the prediction if it exists, never
+        create blindly."""
         if not model.backend.can_find_created:
             raise RequestFailed(str(lost), retryable=True)
         try:

@@ -198,6 +198,24 @@ def test_a_lost_create_response_is_looked_up_not_created_again(emu: Emulator, tm
     assert lost.prediction_id in emu.predictions and lost.output == "lost"
 
 
+def test_a_create_made_but_answered_with_a_server_error_is_adopted_not_paid_twice(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    emu.add_fault(Fault("create", status=502, after=True))
+    _, df = run({"models": ["acme/echo"], "inputs": [{"prompt": "made"}]}, tmp_path)
+    row = one(df)
+    assert (row.status, row.output) == ("succeeded", "made")
+    assert emu.creates_with({"prompt": "made"}) == 1 and len(emu.predictions) == 1
+    assert row.prediction_id in emu.predictions
+
+
+def test_a_create_refused_with_a_server_error_is_tried_again(emu: Emulator, tmp_path: Path) -> None:
+    emu.add_fault(Fault("create", status=503))
+    _, df = run({"models": ["acme/echo"], "inputs": [{"prompt": "again"}]}, tmp_path)
+    assert (one(df).status, one(df).attempts) == ("succeeded", 2)
+    assert len(emu.predictions) == 1
+
+
 def test_a_create_dropped_before_it_was_made_is_tried_again(emu: Emulator, tmp_path: Path) -> None:
     emu.add_fault(Fault("create", drop=True))
     _, df = run({"models": ["acme/echo"], "inputs": [{"prompt": "again"}]}, tmp_path)
