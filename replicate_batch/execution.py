@@ -235,6 +235,7 @@ class Execution:
                         self._creating.discard(job.job_id)
             except Throttled as throttled:
                 tracker.attempts -= 1  # a 429 is a wait, not a try
+                self.folder.journal("throttled", job_id=job.job_id)  # nor after a resume
                 self.creates.pause(throttled.retry_after_s or 1.0)
                 raise
             except Unreachable as lost:

@@ -84,6 +84,8 @@ def read_journal(run_dir: Path) -> JournalState:
         elif kind == "creating":
             state.tries[job_id] = state.tries.get(job_id, 0) + 1
             state.pickups[job_id] = Pickup(None, str(event.get("time", "")), event.get("input"))
+        elif kind == "throttled" and state.tries.get(job_id):
+            state.tries[job_id] -= 1  # that create was refused with 429: a wait, not a try
         elif kind == "created" and job_id in state.pickups:
             previous = state.pickups[job_id]
             state.pickups[job_id] = Pickup(

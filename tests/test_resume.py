@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -331,3 +332,17 @@ def test_two_writers_never_share_a_run_folder(
     finally:
         holder.close()
     assert main([str(spec), "--resume", str(run_dir), "--quiet"]) == 0
+
+
+def test_creates_refused_with_429_are_not_counted_as_tries_after_a_resume(tmp_path: Path) -> None:
+    from replicate_batch.journal import read_journal
+
+    events = [
+        {"event": "creating", "job_id": "j", "attempt": 1, "input": {"prompt": "x"}},
+        {"event": "throttled", "job_id": "j"},
+        {"event": "creating", "job_id": "j", "attempt": 1, "input": {"prompt": "x"}},
+        {"event": "throttled", "job_id": "j"},
+        {"event": "creating", "job_id": "j", "attempt": 1, "input": {"prompt": "x"}},
+    ]
+    (tmp_path / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    assert read_journal(tmp_path).tries == {"j": 1}
