@@ -7,7 +7,13 @@ from typing import Any
 
 from tests.replicate_emulator import Emulator, ModelDef, PredictContext
 
-__all__ = ["fake_png", "install_standard_models", "standard_models"]
+__all__ = [
+    "fake_png",
+    "install_standard_models",
+    "official_image_model",
+    "standard_models",
+    "unpushed_model",
+]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -95,6 +101,7 @@ def standard_models() -> list[ModelDef]:
         owner="acme",
         name="echo",
         official=True,
+        accepts_version=True,  # like meta/llama-2-70b-chat in 2023: version and model endpoint both work
         description="Echoes the prompt back; the smallest model there is",
         input_schema={
             "required": ["prompt"],
@@ -115,6 +122,7 @@ def standard_models() -> list[ModelDef]:
         owner="acme",
         name="llm",
         official=True,
+        accepts_version=True,
         description="A language model that streams the words of its prompt back",
         input_schema={
             "required": ["prompt"],
@@ -296,6 +304,69 @@ def standard_models() -> list[ModelDef]:
         duration_s=0.5,
     )
     return [echo, llm, imagegen, vision, structured, mixed, collage]
+
+
+def _schnell(inputs: dict[str, Any], ctx: PredictContext) -> list[str]:
+    seed, extension = _seed_for(inputs), inputs["output_format"]
+    return [
+        ctx.file(fake_png(inputs["prompt"], seed, i), f"out-{i}.{extension}")
+        for i in range(inputs["num_outputs"])
+    ]
+
+
+def official_image_model() -> ModelDef:
+    """`acme/schnell`, an official model shaped like black-forest-labs/flux-schnell.
+
+    It runs only on its model endpoint: a create with its version id answers 422 "Invalid version
+    or not permitted", and its predictions report a `dp-` version, not `latest_version.id`.
+    Not in the standard catalogue; install it with `emu.add_model(official_image_model())`.
+    """
+    return ModelDef(
+        owner="acme",
+        name="schnell",
+        official=True,
+        description="The fastest image generation model, shaped like black-forest-labs/flux-schnell",
+        input_schema={
+            "required": ["prompt"],
+            "properties": {
+                "prompt": prop("prompt", 0, "string", "Prompt for generated image"),
+                "num_outputs": prop(
+                    "num_outputs",
+                    1,
+                    "integer",
+                    "Number of outputs to generate",
+                    default=1,
+                    maximum=4,
+                    minimum=1,
+                ),
+                "seed": prop("seed", 2, "integer", "Random seed. Set for reproducible generation"),
+                "output_format": enum_prop("output_format", 3, "Format of the output images", "webp"),
+            },
+        },
+        extra_schemas={"output_format": enum_schema("output_format", ["webp", "jpg", "png"])},
+        output_schema={"type": "array", "items": {"type": "string", "format": "uri"}},
+        predict=_schnell,
+        duration_s=1.0,
+    )
+
+
+def unpushed_model(owner: str = "mattt", name: str = "empty") -> ModelDef:
+    """A model that exists but was never pushed, like the recorded `mattt/empty`.
+
+    Its GET answers `latest_version: null`; creates on its model endpoint answer 404.
+    """
+
+    def never_runs(inputs: dict[str, Any], ctx: PredictContext) -> None:
+        raise AssertionError(f"{owner}/{name} has no version, so nothing can run it")
+
+    return ModelDef(
+        owner=owner,
+        name=name,
+        input_schema={"properties": {}},
+        output_schema={},
+        predict=never_runs,
+        pushed=False,
+    )
 
 
 def install_standard_models(emu: Emulator) -> dict[str, ModelDef]:

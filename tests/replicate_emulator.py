@@ -1,13 +1,14 @@
 """A local stand-in for Replicate's HTTP API that the real `replicate` client can drive.
 
-It serves the endpoints the batch runner uses (models, versions, predictions, files, output
-delivery) with the shapes of recorded real responses, and lets tests script what the real service
-does now and then: throttling, dropped connections, lost create responses, odd statuses.
+It serves the endpoints the batch runner uses (models, versions, predictions, deployments, files,
+output delivery) with the shapes of recorded real responses, and lets tests script what the real
+service does now and then: throttling, dropped connections, lost create responses, odd statuses.
 Standard library and jsonschema (a dependency of the package) only, so benchmarks can use it too.
 
     with Emulator(token="r8_test", time_scale=0.01) as emu:   # model time runs 100x faster
         install_standard_models(emu)                           # from tests.emulator_models
         emu.add_fault(Fault("create", status=429))             # the next create is throttled
+        emu.add_deployment("acme", "json-prod", emu.models["acme/json"])  # a deployment to run on
         client = replicate.Client(api_token="r8_test", base_url=emu.base_url)
         ...
         assert emu.count("create") == 2
@@ -42,17 +43,21 @@ import jsonschema
 
 __all__ = [
     "UNTIL_REMOVED",
+    "DeploymentDef",
     "Emulator",
     "Fault",
     "ModelDef",
     "PredictContext",
     "PredictionState",
+    "Release",
     "Request",
     "parse_go_duration",
     "validate_input",
 ]
 
-ENDPOINTS = frozenset({"create", "get", "cancel", "list", "model", "upload", "file", "download"})
+ENDPOINTS = frozenset(
+    {"create", "get", "cancel", "list", "model", "deployment", "upload", "file", "download"}
+)
 # "aborted" is not in the client's Literal, but the real API sends it and it never changes again.
 TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # newer real ids look like lowercase base32
@@ -65,6 +70,9 @@ _UNAUTHENTICATED = {
     "status": 401,
 }
 _NOT_FOUND = {"detail": "Not found.", "status": 404}  # the real 404 body has no title
+# What a create on a model endpoint that cannot run the model answers (quoted in issue 16 for a model
+# that was never pushed); unknown deployments get the same.
+_NOT_FOUND_CREATE = {"detail": "The requested resource could not be found.", "status": 404}
 _INVALID_VERSION = {
     "title": "Invalid version or not permitted",
     "detail": "The specified version does not exist (or perhaps you don't have permission to use it?)",
@@ -74,6 +82,9 @@ _LIMITS_GET = {"ratelimit-remaining": "59999", "ratelimit-reset": "1"}  # as rec
 _LIMITS_OTHER = {"ratelimit-remaining": "2999", "ratelimit-reset": "1"}
 _BODY_FIELDS = frozenset({"input", "webhook", "webhook_completed", "webhook_events_filter", "stream"})
 UNTIL_REMOVED = sys.maxsize  # `Fault(times=UNTIL_REMOVED)` applies until `remove_fault` is called
+
+# What ModelDef.metrics may be: extra numbers, or a function of (input with defaults, output) giving them.
+Metrics = dict[str, Any] | Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 @dataclass
@@ -87,7 +98,23 @@ class ModelDef:
     predict: Callable[[dict[str, Any], PredictContext], Any]
     duration_s: float | Callable[[dict[str, Any]], float] = 0.0
     boot_s: float = 0.0  # time spent `starting` before `processing`
+    # An official model (black-forest-labs/flux-schnell, meta/meta-llama-3-8b-instruct) runs on
+    # `POST /v1/models/{owner}/{name}/predictions` (community models answer 404 there), and its
+    # predictions there report a version like `dp-a557b738...`, not the 64-hex `latest_version.id`.
     official: bool = False
+    # Whether `POST /v1/predictions` takes this model's version id. None: community models yes,
+    # official ones no (422 "Invalid version or not permitted", what users see for flux-schnell).
+    # True on an official model: an older one that took both (meta/llama-2-70b-chat in 2023).
+    accepts_version: bool | None = None
+    # False: a model that exists but was never pushed (the recorded `mattt/empty`): its GET says
+    # `latest_version: null`, it has no version to fetch or create with, creates on it answer 404.
+    pushed: bool = True
+    # Numbers a succeeded prediction reports in `metrics` on top of (or instead of: same key; None
+    # drops a key) what the emulator measures: `predict_time` and `total_time` for every prediction,
+    # token counts, `time_to_first_token` and `tokens_per_second` for language models (iterator of
+    # text), `image_count` for predictions that returned images. A dict, or a function of (input with
+    # defaults, output) returning one, so tests can assert exact values.
+    metrics: Metrics | None = None
     version_id: str | None = None
     extra_schemas: dict[str, Any] = field(default_factory=dict)
     sync_reports_processing: bool = False
@@ -111,9 +138,20 @@ class ModelDef:
         return schema.get("type") == "array" and schema.get("x-cog-array-type") == "iterator"
 
     @property
-    def reported_version(self) -> str:
-        """The version predictions report; official models report deployment ids like the API."""
-        return f"dp-{str(self.version_id)[:32]}" if self.official else str(self.version_id)
+    def is_language_model(self) -> bool:
+        """True for iterators of text, the models Replicate reports token metrics for."""
+        return self.is_iterator and self.output_schema.get("items", {}).get("format") != "uri"
+
+    @property
+    def takes_version_creates(self) -> bool:
+        """Whether `POST /v1/predictions` with this model's version id is accepted."""
+        accepted = not self.official if self.accepts_version is None else self.accepts_version
+        return self.pushed and accepted
+
+    @property
+    def official_version(self) -> str:
+        """The version predictions made on the model endpoint report: a `dp-` id, like the API's."""
+        return f"dp-{str(self.version_id)[:32]}"
 
     def components(self) -> dict[str, Any]:
         """`components.schemas` of the version's OpenAPI schema, used for `$ref` lookups too."""
@@ -128,6 +166,37 @@ class ModelDef:
                 "description": "An enumeration.",
             },
         }
+
+
+@dataclass(frozen=True)
+class Release:
+    """One release of a deployment: which version it runs, on what, since when."""
+
+    number: int
+    model_def: ModelDef
+    created_ns: int
+    hardware: str = "gpu-t4"
+    min_instances: int = 1
+    max_instances: int = 5
+
+
+@dataclass
+class DeploymentDef:
+    """A deployment: `owner/name`, and its releases, the current one last."""
+
+    owner: str
+    name: str
+    releases: list[Release] = field(default_factory=list)
+
+    @property
+    def ref(self) -> str:
+        """The deployment's `owner/name`."""
+        return f"{self.owner}/{self.name}"
+
+    @property
+    def current_release(self) -> Release:
+        """The release new predictions run on."""
+        return self.releases[-1]
 
 
 @dataclass
@@ -161,6 +230,8 @@ class Fault:
     times: int = 1
     # Called with the JSON body for creates, with {"path", "method", "query"} for the rest.
     match: Callable[[Any], bool] | None = None
+    # Only requests whose path holds this text, e.g. "/v1/deployments/" for deployment creates.
+    path: str | None = None
 
     def __post_init__(self) -> None:
         if self.endpoint not in ENDPOINTS:
@@ -192,11 +263,13 @@ class PredictionState:
 
     id: str
     model_def: ModelDef
+    version: str  # the version id the prediction reports (a `dp-` id on an official model endpoint)
     input: Any
     effective_input: dict[str, Any]  # input plus schema defaults, what `predict` receives
     seq: int
     created_ns: int
     created_mono: float
+    deployment: str | None = None  # `owner/name` of the deployment it was created on
     status: str = "starting"
     output: Any = None
     has_output: bool = False  # the real API leaves `output` out until there is one
@@ -204,6 +277,9 @@ class PredictionState:
     logs: str = ""
     started_ns: int | None = None
     completed_ns: int | None = None
+    first_output_ns: int | None = None  # when an iterator's first chunk showed
+    image_count: int = 0  # image files the model returned through `PredictContext.file`
+    model_metrics: dict[str, Any] = field(default_factory=dict)  # set on success, see ModelDef.metrics
     cancel_after: str | None = None
     cancel_deadline: float | None = None  # time.monotonic() value
     canceled_by_request: bool = False
@@ -214,11 +290,6 @@ class PredictionState:
     def model(self) -> str:
         """The `owner/name` the prediction reports."""
         return self.model_def.ref
-
-    @property
-    def version(self) -> str:
-        """The version id the prediction reports."""
-        return self.model_def.reported_version
 
     @property
     def is_terminal(self) -> bool:
@@ -244,8 +315,10 @@ class PredictContext:
 
     def file(self, data: bytes, name: str) -> str:
         """Store an output file and return its URL (or a data URI with `data_uri_outputs`)."""
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        with self._emu._cond:
+            self._state.image_count += mime.startswith("image/")
         if self._state.model_def.data_uri_outputs:
-            mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
             return f"data:{mime};base64,{base64.b64encode(data).decode()}"
         with self._emu._cond:
             self._emu.output_files[(self._state.id, name)] = bytes(data)
@@ -425,6 +498,8 @@ _ROUTES = [
         ("GET", r"/v1/models/([^/]+)/([^/]+)", "model", "_h_model"),
         ("GET", r"/v1/models/([^/]+)/([^/]+)/versions/([^/]+)", "model", "_h_version"),
         ("POST", r"/v1/models/([^/]+)/([^/]+)/predictions", "create", "_h_create"),
+        ("GET", r"/v1/deployments/([^/]+)/([^/]+)", "deployment", "_h_deployment"),
+        ("POST", r"/v1/deployments/([^/]+)/([^/]+)/predictions", "create", "_h_deployment_create"),
         ("POST", r"/v1/predictions", "create", "_h_create"),
         ("GET", r"/v1/predictions", "list", "_h_list"),
         ("GET", r"/v1/predictions/([^/]+)", "get", "_h_get"),
@@ -447,6 +522,7 @@ class Emulator:
         self.retry_after_float = False
         self.page_size = 100
         self.models: dict[str, ModelDef] = {}
+        self.deployments: dict[str, DeploymentDef] = {}
         self.predictions: dict[str, PredictionState] = {}
         self.requests: list[Request] = []
         self.cancels: list[str] = []
@@ -510,15 +586,86 @@ class Emulator:
     def add_model(self, model: ModelDef) -> ModelDef:
         """Install a model (a later one with the same name becomes the latest version)."""
         with self._cond:
-            owner = self._versions.get(str(model.version_id))
-            if owner is not None and owner.ref != model.ref:
-                raise ValueError(
-                    f"version {model.version_id} already belongs to {owner.ref}; "
-                    "give a copy made with dataclasses.replace() version_id=None"
-                )
+            self._add_version(model)
             self.models[model.ref] = model
-            self._versions[str(model.version_id)] = model
         return model
+
+    def _add_version(self, model: ModelDef) -> None:
+        owner = self._versions.get(str(model.version_id))
+        if owner is not None and owner.ref != model.ref:
+            raise ValueError(
+                f"version {model.version_id} already belongs to {owner.ref}; "
+                "give a copy made with dataclasses.replace() version_id=None"
+            )
+        if model.pushed:
+            self._versions[str(model.version_id)] = model
+
+    def add_deployment(
+        self,
+        owner: str,
+        name: str,
+        model: ModelDef,
+        *,
+        hardware: str = "gpu-t4",
+        min_instances: int = 1,
+        max_instances: int = 5,
+    ) -> DeploymentDef:
+        """Install deployment `owner/name` whose first release runs `model`'s version.
+
+        A model not installed yet is added too (a private model: its owner sees it), without
+        changing the latest version of one that is.
+        """
+        if not model.pushed:
+            raise ValueError(f"{model.ref} was never pushed: a deployment needs a version")
+        deployment = DeploymentDef(owner, name)
+        with self._cond:
+            if f"{owner}/{name}" in self.deployments:
+                raise ValueError(f"deployment {owner}/{name} exists; use update_deployment()")
+            self.deployments[deployment.ref] = deployment
+        self.update_deployment(
+            owner,
+            name,
+            model,
+            hardware=hardware,
+            min_instances=min_instances,
+            max_instances=max_instances,
+        )
+        return deployment
+
+    def update_deployment(
+        self,
+        owner: str,
+        name: str,
+        model: ModelDef | None = None,
+        *,
+        hardware: str | None = None,
+        min_instances: int | None = None,
+        max_instances: int | None = None,
+    ) -> Release:
+        """Make a new current release, as the API does on any change (its `number` goes up).
+
+        Predictions created from then on run `model`'s version (default: the same as before);
+        those already created keep theirs. Safe to call while a run goes on.
+        """
+        with self._cond:
+            deployment = self.deployments[f"{owner}/{name}"]
+            before = deployment.releases[-1] if deployment.releases else None
+            model = model or (before.model_def if before else None)
+            if model is None or not model.pushed:
+                raise ValueError(f"deployment {owner}/{name} needs a pushed model")
+            self._add_version(model)
+            self.models.setdefault(model.ref, model)
+            was = before or Release(0, model, 0)  # the defaults, for a first release
+            release = Release(
+                number=len(deployment.releases) + 1,
+                model_def=model,
+                created_ns=time.time_ns(),
+                hardware=hardware or was.hardware,
+                min_instances=was.min_instances if min_instances is None else min_instances,
+                max_instances=was.max_instances if max_instances is None else max_instances,
+            )
+            deployment.releases.append(release)
+        return release
 
     def add_fault(self, fault: Fault) -> Fault:
         """Queue a fault; faults apply in the order added, among those that match."""
@@ -642,6 +789,7 @@ class Emulator:
                 if (
                     left > 0
                     and fault.endpoint == req.endpoint
+                    and (fault.path is None or fault.path in req.path)
                     and (fault.match is None or _matches(fault.match, subject))
                 ):
                     entry[1] -= 1
@@ -737,6 +885,13 @@ class Emulator:
     # -- predictions --------------------------------------------------------------------------
 
     def _h_create(self, req: Request, owner: str | None = None, name: str | None = None) -> _Reply:
+        return self._create(req, "model" if owner else "version", f"{owner}/{name}")
+
+    def _h_deployment_create(self, req: Request, owner: str, name: str) -> _Reply:
+        return self._create(req, "deployment", f"{owner}/{name}")
+
+    def _create(self, req: Request, via: str, ref: str) -> _Reply:
+        """A create on the version (`POST /v1/predictions`), model or deployment endpoint."""
         wait_s, remaining = self._take_create_token()
         if wait_s is not None:
             return self._throttled(wait_s)
@@ -744,24 +899,24 @@ class Emulator:
         if not isinstance(body, dict):
             detail = "The request body must be a JSON object"
             return _json_reply(400, {"title": "Invalid request", "detail": detail, "status": 400})
-        allowed = _BODY_FIELDS if owner else _BODY_FIELDS | {"version"}
+        required = ["input", "version"] if via == "version" else ["input"]
         problems = [
             {"type": "additional_property_not_allowed", "field": "", "description": msg}
-            for msg in (f"Additional property {k} is not allowed" for k in body if k not in allowed)
+            for msg in (
+                f"Additional property {k} is not allowed"
+                for k in body
+                if k not in _BODY_FIELDS and k not in required
+            )
         ]
-        for key in ["input"] if owner else ["input", "version"]:
+        for key in required:
             if key not in body:
                 problems.append({"type": "required", "field": "", "description": f"{key} is required"})
         if problems:
             return _invalid(problems)
-        if owner:
-            model = self.models.get(f"{owner}/{name}")
-            if model is None or not model.official:
-                return _json_reply(404, _NOT_FOUND)  # community models need a version
-        else:
-            model = self._model_for_version(body["version"])
-            if model is None:
-                return _json_reply(422, _INVALID_VERSION)
+        target = self._create_target(via, ref, body)
+        if isinstance(target, _Reply):
+            return target
+        model, version, deployment = target
         components = model.components()
         problems = validate_input(body["input"], components)
         if problems:
@@ -771,7 +926,9 @@ class Emulator:
         if cancel_after is not None and cancel_s is None:
             detail = f"Cancel-After must be a duration like 30s or 5m, got {cancel_after!r}"
             return _json_reply(400, {"title": "Invalid header", "detail": detail, "status": 400})
-        state = self._new_prediction(model, body["input"], components, cancel_after, cancel_s)
+        state = self._new_prediction(
+            model, version, body["input"], components, cancel_after, cancel_s, deployment
+        )
         headers = {"ratelimit-remaining": str(remaining), "ratelimit-reset": "1"}
         hold_s = _prefer_wait_s(req.headers.get("prefer", ""))
         if hold_s is None:
@@ -789,25 +946,56 @@ class Emulator:
         headers["Content-Type"] = "application/json; charset=UTF-8"
         return _Reply(201, json.dumps(rendered).encode(), headers, prediction=state)
 
-    def _model_for_version(self, version: Any) -> ModelDef | None:
-        # `version` may be a bare id, `owner/name` (official models only) or `owner/name:id`.
+    def _create_target(
+        self, via: str, ref: str, body: dict[str, Any]
+    ) -> tuple[ModelDef, str, str | None] | _Reply:
+        """(model, version the prediction reports, deployment) for a create, or the refusal."""
+        if via == "deployment":
+            with self._cond:
+                deployment = self.deployments.get(ref)
+                release = deployment.current_release if deployment else None
+            if release is None:
+                return _json_reply(404, _NOT_FOUND_CREATE)
+            return release.model_def, str(release.model_def.version_id), ref
+        if via == "model":
+            model = self.models.get(ref)
+            if model is None or not model.official or not model.pushed:
+                return _json_reply(404, _NOT_FOUND_CREATE)  # community models need a version
+            return model, model.official_version, None
+        found = self._model_for_version(body["version"])
+        if found is None:
+            return _json_reply(422, _INVALID_VERSION)
+        model, by_name = found
+        return model, model.official_version if by_name else str(model.version_id), None
+
+    def _model_for_version(self, version: Any) -> tuple[ModelDef, bool] | None:
+        """The model a create's `version` names, and whether it named the model only.
+
+        `version` may be a bare id or `owner/name:id` (refused for official models unless they
+        take version creates), or `owner/name` (official models only).
+        """
         if not isinstance(version, str):
             return None
         ref, _, vid = version.partition(":")
         if "/" not in ref:
-            return self._versions.get(ref)
-        model = self._versions.get(vid) if vid else self.models.get(ref)
-        if model is None or model.ref != ref or (not vid and not model.official):
+            ref, vid = "", ref
+        if not vid:
+            model = self.models.get(ref)
+            return (model, True) if model and model.official and model.pushed else None
+        model = self._versions.get(vid)
+        if model is None or (ref and model.ref != ref) or not model.takes_version_creates:
             return None
-        return model
+        return model, False
 
     def _new_prediction(
         self,
         model: ModelDef,
+        version: str,
         inputs: dict[str, Any],
         components: dict[str, Any],
         cancel_after: str | None,
         cancel_s: float | None,
+        deployment: str | None = None,
     ) -> PredictionState:
         props = components["Input"].get("properties", {})
         defaults = {
@@ -821,6 +1009,8 @@ class Emulator:
             state = PredictionState(
                 id=pred_id,
                 model_def=model,
+                version=version,
+                deployment=deployment,
                 input=inputs,
                 effective_input={**defaults, **inputs},
                 seq=len(self.predictions),
@@ -868,6 +1058,7 @@ class Emulator:
                     if state.is_terminal:
                         return
                     state.output, state.has_output = chunks[:k], True
+                    state.first_output_ns = state.first_output_ns or time.time_ns()
                     self._cond.notify_all()
             text_items = model.output_schema.get("items", {}).get("format") != "uri"
             output = [*chunks, ""] if text_items and chunks[-1:] != [""] else chunks
@@ -903,6 +1094,7 @@ class Emulator:
             state.status, state.completed_ns = status, time.time_ns()
             if status == "succeeded":
                 state.output = output
+                state.model_metrics = _model_metrics(state)
             state.error = error
             state.has_output = True  # terminal answers carry `output`, null if there is none
             state.canceled_by_request = by_request
@@ -929,6 +1121,7 @@ class Emulator:
                 "id": state.id,
                 "model": state.model,
                 "version": state.version,
+                **({"deployment": state.deployment} if state.deployment else {}),
                 "input": {} if removed else state.input,
                 "logs": "" if removed else state.logs,
             }
@@ -936,15 +1129,12 @@ class Emulator:
                 out["output"] = None if removed else state.output
             out.update(data_removed=removed, error=state.error, status="processing" if quirk else status)
             out["created_at"] = self._iso(state.created_ns)
-            if state.started_ns is not None:
+            if state.started_ns is not None and not quirk:  # recorded sync answers have none
                 out["started_at"] = self._iso(state.started_ns)
             if state.completed_ns is not None and not quirk:
                 out["completed_at"] = self._iso(state.completed_ns)
-                metrics = {"total_time": round((state.completed_ns - state.created_ns) / 1e9, 6)}
-                if state.started_ns is not None:
-                    predict_s = (state.completed_ns - state.started_ns) / 1e9
-                    metrics = {"predict_time": round(predict_s, 6), **metrics}
-                out["metrics"] = metrics
+                succeeded = state.status == "succeeded"
+                out["metrics"] = state.model_metrics if succeeded else _timings(state)
             url = f"{self.base_url}/v1/predictions/{state.id}"
             out["urls"] = {"cancel": f"{url}/cancel", "get": url}
             return out
@@ -1032,7 +1222,7 @@ class Emulator:
             "run_count": runs,
             "cover_image_url": None,
             "default_example": None,
-            "latest_version": self._version_json(model),
+            "latest_version": self._version_json(model) if model.pushed else None,
         }
         return _json_reply(200, body, _LIMITS_OTHER)
 
@@ -1041,6 +1231,39 @@ class Emulator:
         if model is None or model.ref != f"{owner}/{name}":
             return _json_reply(404, _NOT_FOUND)
         return _json_reply(200, self._version_json(model), _LIMITS_OTHER)
+
+    # -- deployments --------------------------------------------------------------------------
+
+    def _h_deployment(self, req: Request, owner: str, name: str) -> _Reply:
+        with self._cond:
+            deployment = self.deployments.get(f"{owner}/{name}")
+            release = deployment.current_release if deployment else None
+        if release is None:
+            return _json_reply(404, _NOT_FOUND)
+        # The shape of the API reference's example ([beta] deployments.retrieve).
+        body = {
+            "owner": owner,
+            "name": name,
+            "current_release": {
+                "number": release.number,
+                "model": release.model_def.ref,
+                "version": release.model_def.version_id,
+                "created_at": _format_ns(release.created_ns, 6),
+                "created_by": {
+                    "type": "organization",
+                    "username": owner,
+                    "name": owner,
+                    "avatar_url": f"https://cdn.replicate.com/avatars/{owner}.png",
+                    "github_url": None,
+                },
+                "configuration": {
+                    "hardware": release.hardware,
+                    "min_instances": release.min_instances,
+                    "max_instances": release.max_instances,
+                },
+            },
+        }
+        return _json_reply(200, body, _LIMITS_OTHER)
 
     # -- files --------------------------------------------------------------------------------
 
@@ -1100,6 +1323,38 @@ def _route(method: str, path: str) -> tuple[str, str, tuple[str, ...]] | None:
         if match and route_method == method:
             return endpoint, handler, match.groups()
     return None
+
+
+def _timings(state: PredictionState) -> dict[str, float]:
+    """`predict_time` (from start, so not when it never started) and `total_time` (from create)."""
+    assert state.completed_ns is not None
+    timings = {"total_time": round((state.completed_ns - state.created_ns) / 1e9, 6)}
+    if state.started_ns is not None:
+        timings["predict_time"] = round((state.completed_ns - state.started_ns) / 1e9, 6)
+    return dict(sorted(timings.items()))  # the API's keys come sorted
+
+
+def _model_metrics(state: PredictionState) -> dict[str, Any]:
+    """What a succeeded prediction reports beyond its timings (see `ModelDef.metrics`)."""
+    model, metrics = state.model_def, _timings(state)
+    if model.is_language_model:
+        # A word is a token here: the standard models' chunks are words.
+        words = [v for v in state.effective_input.values() if isinstance(v, str)]
+        metrics["input_token_count"] = sum(len(text.split()) for text in words)
+        metrics["output_token_count"] = sum(1 for chunk in state.output or [] if chunk != "")
+        if state.first_output_ns is not None and state.started_ns is not None:
+            metrics["time_to_first_token"] = round((state.first_output_ns - state.started_ns) / 1e9, 6)
+    if state.image_count:
+        metrics["image_count"] = state.image_count
+    extra = model.metrics
+    if callable(extra):
+        extra = extra(dict(state.effective_input), state.output)
+    metrics.update(extra or {})
+    # Last, so a `predict_time` or token count the test set gives an exact rate too.
+    tokens, predict_s = metrics.get("output_token_count"), metrics.get("predict_time")
+    if model.is_language_model and tokens is not None and predict_s and "tokens_per_second" not in metrics:
+        metrics["tokens_per_second"] = round(tokens / predict_s, 6)
+    return {key: value for key, value in sorted(metrics.items()) if value is not None}
 
 
 def _format_ns(ns: int, digits: int) -> str:

@@ -18,7 +18,7 @@ from replicate.exceptions import ModelError, ReplicateError
 from replicate.helpers import FileOutput
 from replicate.pagination import paginate
 
-from tests.emulator_models import fake_png, install_standard_models
+from tests.emulator_models import fake_png, install_standard_models, official_image_model, unpushed_model
 from tests.replicate_emulator import UNTIL_REMOVED, Emulator, Fault, ModelDef, parse_go_duration
 
 TOKEN = "r8_test"
@@ -506,3 +506,344 @@ def test_requests_are_recorded(emu: Emulator, client: replicate.Client) -> None:
     assert create.headers["authorization"] == f"Bearer {TOKEN}"
     assert create.headers["prefer"] == "wait"
     assert emu.count("create", match=lambda body: body["input"]["prompt"] == "x") == 1
+
+
+# -- deployments -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def private_echo(emu: Emulator) -> ModelDef:
+    """A community copy of acme/echo, deployed as `acme/echo-prod` (1 to 3 instances)."""
+    model = dataclasses.replace(
+        emu.models["acme/echo"], name="private-echo", official=False, accepts_version=None, version_id=None
+    )
+    emu.add_deployment("acme", "echo-prod", model, hardware="gpu-l40s", min_instances=1, max_instances=3)
+    return model
+
+
+def test_a_deployment_reads_like_the_api_reference(
+    emu: Emulator, client: replicate.Client, private_echo: ModelDef
+) -> None:
+    deployment = client.deployments.get("acme/echo-prod")
+    assert (deployment.owner, deployment.name) == ("acme", "echo-prod")
+    release = deployment.current_release
+    assert release is not None
+    assert (release.number, release.model, release.version) == (
+        1,
+        "acme/private-echo",
+        private_echo.version_id,
+    )
+    config = release.configuration
+    assert (config.hardware, config.min_instances, config.max_instances) == ("gpu-l40s", 1, 3)
+    assert release.created_by is not None and release.created_by.username == "acme"
+
+    body = raw(emu, "GET", "/v1/deployments/acme/echo-prod").json()
+    assert list(body) == ["owner", "name", "current_release"]  # the reference's example, key for key
+    assert list(body["current_release"]) == [
+        "number",
+        "model",
+        "version",
+        "created_at",
+        "created_by",
+        "configuration",
+    ]
+    assert list(body["current_release"]["created_by"]) == [
+        "type",
+        "username",
+        "name",
+        "avatar_url",
+        "github_url",
+    ]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", body["current_release"]["created_at"])
+    assert emu.count("deployment") == 2
+
+
+def test_an_unknown_deployment_is_404_and_creates_nothing(emu: Emulator, client: replicate.Client) -> None:
+    with pytest.raises(ReplicateError) as missing:
+        client.deployments.get("acme/nope")
+    assert missing.value.status == 404
+    answer = raw(emu, "GET", "/v1/deployments/acme/nope")
+    assert answer.json() == {"detail": "Not found.", "status": 404}  # no title, like the recorded 404
+    assert answer.headers["content-type"] == "application/problem+json"
+
+    with pytest.raises(ReplicateError) as refused:
+        client.deployments.predictions.create("acme/nope", input={"prompt": "x"})
+    assert refused.value.status == 404
+    assert refused.value.detail == "The requested resource could not be found."
+    assert emu.predictions == {}
+
+
+def test_deployment_predictions_run_the_release_and_report_it(
+    emu: Emulator, client: replicate.Client, private_echo: ModelDef
+) -> None:
+    prediction = client.deployments.predictions.create("acme/echo-prod", input={"prompt": "hi"}, wait=True)
+    assert (prediction.status, prediction.output) == ("succeeded", "hi")
+    assert (prediction.model, prediction.version) == ("acme/private-echo", private_echo.version_id)
+    [create] = [r for r in emu.requests if r.endpoint == "create"]
+    assert create.path == "/v1/deployments/acme/echo-prod/predictions"
+    assert create.body == {"input": {"prompt": "hi"}} and create.headers["prefer"] == "wait"
+    body = raw(emu, "GET", f"/v1/predictions/{prediction.id}").json()
+    assert body["deployment"] == "acme/echo-prod"  # the OpenAPI spec's `deployment` field
+    client.models.predictions.create("acme/echo", input={"prompt": "x"})
+    newest = raw(emu, "GET", "/v1/predictions").json()["results"][0]
+    assert newest["model"] == "acme/echo" and "deployment" not in newest  # only deployment predictions
+
+    answer = raw(
+        emu,
+        "POST",
+        "/v1/deployments/acme/echo-prod/predictions",
+        json={"input": {"prompt": "late", "seconds": 100}},
+        headers={"Prefer": "wait=1"},
+    )
+    assert answer.status_code == 201 and answer.headers["Preference-Applied"] == "wait=1"
+    assert answer.json()["status"] in ("starting", "processing")
+
+    invalid = raw(emu, "POST", "/v1/deployments/acme/echo-prod/predictions", json={"input": {"repeat": 9}})
+    assert invalid.status_code == 422
+    assert {f["field"] for f in invalid.json()["invalid_fields"]} == {"prompt", "repeat"}
+    with_version = {"version": private_echo.version_id, "input": {"prompt": "x"}}
+    assert (
+        raw(emu, "POST", "/v1/deployments/acme/echo-prod/predictions", json=with_version).status_code == 422
+    )
+
+
+def test_a_new_release_applies_to_later_predictions_only(
+    emu: Emulator, client: replicate.Client, private_echo: ModelDef
+) -> None:
+    running = client.deployments.predictions.create("acme/echo-prod", input={"prompt": "old", "seconds": 30})
+    shouting = dataclasses.replace(
+        private_echo, version_id="e" * 64, predict=lambda inputs, ctx: inputs["prompt"].upper()
+    )
+    release = emu.update_deployment("acme", "echo-prod", shouting)
+    assert (release.number, release.hardware, release.min_instances, release.max_instances) == (
+        2,
+        "gpu-l40s",
+        1,
+        3,
+    )
+
+    later = client.deployments.predictions.create("acme/echo-prod", input={"prompt": "new"}, wait=True)
+    assert (later.output, later.version) == ("NEW", "e" * 64)
+    running.wait()
+    assert (running.output, running.version) == ("old", private_echo.version_id)
+    current = client.deployments.get("acme/echo-prod").current_release
+    assert current is not None and (current.number, current.version) == (2, "e" * 64)
+    # Only the configuration changes: a new release on the same version.
+    assert emu.update_deployment("acme", "echo-prod", max_instances=10).model_def is shouting
+    assert client.deployments.get("acme/echo-prod").current_release.number == 3  # type: ignore[union-attr]
+
+
+def test_deployment_creates_share_faults_throttling_and_cancel_after(
+    emu: Emulator, make_client: Callable[..., replicate.Client], private_echo: ModelDef
+) -> None:
+    client = make_client()
+    emu.add_fault(Fault("create", status=429, path="/v1/deployments/"))
+    assert client.models.predictions.create("acme/echo", input={"prompt": "x"}).status == "starting"
+    with pytest.raises(ReplicateError) as throttled:
+        client.deployments.predictions.create("acme/echo-prod", input={"prompt": "x"})
+    assert throttled.value.status == 429 and emu.pending_faults() == []
+
+    emu.create_rate_limit_per_min = 0  # an exhausted account
+    with pytest.raises(ReplicateError) as limited:
+        client.deployments.predictions.create("acme/echo-prod", input={"prompt": "x"})
+    assert limited.value.status == 429
+    emu.create_rate_limit_per_min = None
+
+    emu.time_scale = 0.001
+    canceling = make_client(headers={"Cancel-After": "5s"})
+    prediction = canceling.deployments.predictions.create(
+        "acme/echo-prod", input={"prompt": "x", "seconds": 3600}
+    )
+    wait_for(lambda: client.predictions.get(prediction.id).status == "canceled")
+    assert emu.predictions[prediction.id].cancel_after == "5s"
+
+
+# -- official models and models without a version -----------------------------------------------------
+
+# The top-level keys of a real sync create on an official model, in order (replicate-python cassette
+# test_models_predictions_create_blocking[True-True].yaml, meta/meta-llama-3-8b-instruct, 2024-10).
+RECORDED_OFFICIAL_SYNC_CREATE_KEYS = [
+    "id",
+    "model",
+    "version",
+    "input",
+    "logs",
+    "output",
+    "data_removed",
+    "error",
+    "status",
+    "created_at",
+    "urls",
+]
+
+
+def test_an_official_model_refuses_version_creates(emu: Emulator, client: replicate.Client) -> None:
+    schnell = emu.add_model(official_image_model())
+    version = str(schnell.version_id)
+    for named in (version, f"acme/schnell:{version}"):
+        refused = raw(emu, "POST", "/v1/predictions", json={"version": named, "input": {"prompt": "x"}})
+        assert refused.status_code == 422
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json() == {  # the reference's body for exactly this answer
+            "title": "Invalid version or not permitted",
+            "detail": "The specified version does not exist (or perhaps you don't have permission"
+            " to use it?)",
+            "status": 422,
+        }
+    with pytest.raises(ReplicateError) as by_version:
+        client.run(f"acme/schnell:{version}", input={"prompt": "x"})
+    assert (by_version.value.status, by_version.value.title) == (422, "Invalid version or not permitted")
+    assert emu.predictions == {}
+
+    # Its model GET still carries the schema, so inputs can be checked before anything runs.
+    model = client.models.get("acme/schnell")
+    assert model.latest_version is not None and model.latest_version.id == version
+    prediction = client.models.predictions.create(
+        "acme/schnell", input={"prompt": "x", "num_outputs": 2}, wait=True
+    )
+    assert prediction.status == "succeeded" and len(prediction.output) == 2
+    assert re.fullmatch(r"dp-[0-9a-f]{32}", prediction.version) and prediction.version != version
+    by_name = raw(emu, "POST", "/v1/predictions", json={"version": "acme/schnell", "input": {"prompt": "y"}})
+    assert by_name.status_code == 201 and by_name.json()["version"] == prediction.version
+
+
+def test_an_official_sync_create_has_the_recorded_shape(emu: Emulator) -> None:
+    quirky = dataclasses.replace(official_image_model(), sync_reports_processing=True)
+    emu.add_model(quirky)
+    answer = raw(
+        emu,
+        "POST",
+        "/v1/models/acme/schnell/predictions",
+        json={"input": {"prompt": "x"}},
+        headers={"Prefer": "wait"},
+    )
+    assert answer.status_code == 201 and answer.headers["Preference-Applied"] == "wait"
+    body = answer.json()
+    assert list(body) == RECORDED_OFFICIAL_SYNC_CREATE_KEYS
+    assert body["status"] == "processing" and body["data_removed"] is False
+    assert body["version"].startswith("dp-") and body["model"] == "acme/schnell"
+
+
+def test_echo_and_llm_are_official_models_that_also_take_versions(
+    emu: Emulator, client: replicate.Client
+) -> None:
+    pinned = client.predictions.create(version=version_of(emu, "acme/echo"), input={"prompt": "x"}, wait=True)
+    assert pinned.version == version_of(emu, "acme/echo")  # a version create reports that version
+    by_name = client.models.predictions.create("acme/echo", input={"prompt": "x"}, wait=True)
+    assert by_name.version.startswith("dp-")
+
+
+# A real model GET for a model never pushed (replicate-python cassette models-get.yaml, 2023-11).
+RECORDED_EMPTY_MODEL = {
+    "url": "https://replicate.com/mattt/empty",
+    "owner": "mattt",
+    "name": "empty",
+    "description": None,
+    "visibility": "public",
+    "github_url": None,
+    "paper_url": None,
+    "license_url": None,
+    "run_count": 0,
+    "cover_image_url": None,
+    "default_example": None,
+    "latest_version": None,
+}
+
+
+def test_a_model_never_pushed_has_no_version_and_cannot_run(emu: Emulator, client: replicate.Client) -> None:
+    empty = emu.add_model(unpushed_model())
+    answer = raw(emu, "GET", "/v1/models/mattt/empty")
+    assert answer.json() == RECORDED_EMPTY_MODEL and list(answer.json()) == list(RECORDED_EMPTY_MODEL)
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["ratelimit-remaining"] == "2999"
+    assert client.models.get("mattt/empty").latest_version is None
+
+    with pytest.raises(ReplicateError) as by_name:
+        client.models.predictions.create("mattt/empty", input={})
+    assert by_name.value.status == 404
+    refused = raw(emu, "POST", "/v1/models/mattt/empty/predictions", json={"input": {}})
+    assert refused.json() == {"detail": "The requested resource could not be found.", "status": 404}
+    for named in (str(empty.version_id), "mattt/empty"):
+        body = {"version": named, "input": {}}
+        assert raw(emu, "POST", "/v1/predictions", json=body).status_code == 422
+    assert raw(emu, "GET", f"/v1/models/mattt/empty/versions/{empty.version_id}").status_code == 404
+    with pytest.raises(ValueError, match="never pushed"):
+        emu.add_deployment("mattt", "empty-prod", empty)
+    assert emu.predictions == {}
+
+
+# -- metrics -----------------------------------------------------------------------------------------
+
+
+def test_a_language_model_reports_token_metrics(emu: Emulator, client: replicate.Client) -> None:
+    prediction = client.models.predictions.create("acme/llm", input={"prompt": "one two three"}, wait=True)
+    metrics = prediction.metrics
+    assert metrics is not None
+    assert list(metrics) == [  # sorted, as the API sends them
+        "input_token_count",
+        "output_token_count",
+        "predict_time",
+        "time_to_first_token",
+        "tokens_per_second",
+        "total_time",
+    ]
+    # A word is a token: the prompt's 3 and the default system prompt's 5.
+    assert (metrics["input_token_count"], metrics["output_token_count"]) == (8, 3)
+    assert 0 < metrics["time_to_first_token"] < metrics["predict_time"] <= metrics["total_time"]
+    assert metrics["tokens_per_second"] == round(3 / metrics["predict_time"], 6)
+    assert client.predictions.get(prediction.id).metrics == metrics  # fixed once it ended
+
+
+def test_image_models_report_image_count_and_others_only_timings(
+    emu: Emulator, client: replicate.Client
+) -> None:
+    ref = f"acme/imagegen:{version_of(emu, 'acme/imagegen')}"
+    client.run(ref, input={"prompt": "cat", "num_outputs": 3})
+    json_ref = f"acme/json:{version_of(emu, 'acme/json')}"
+    client.run(json_ref, input={"text": "a"})
+    mixed_ref = f"acme/mixed:{version_of(emu, 'acme/mixed')}"
+    client.run(mixed_ref, input={"prompt": "dog"})
+    metrics = {s.model_def.name: client.predictions.get(s.id).metrics for s in emu.predictions.values()}
+    assert metrics["imagegen"] is not None and metrics["imagegen"]["image_count"] == 3
+    assert set(metrics["imagegen"]) == {"image_count", "predict_time", "total_time"}
+    assert metrics["mixed"] is not None and metrics["mixed"]["image_count"] == 1
+    assert metrics["json"] is not None and set(metrics["json"]) == {"predict_time", "total_time"}
+
+
+def test_metrics_can_be_set_exactly(emu: Emulator, client: replicate.Client) -> None:
+    fixed = dataclasses.replace(
+        emu.models["acme/llm"],
+        name="fixed",
+        version_id=None,
+        metrics={"predict_time": 1.25, "time_to_first_token": 0.5, "total_time": None, "batch_size": 1},
+    )
+    emu.add_model(fixed)
+    prediction = client.models.predictions.create("acme/fixed", input={"prompt": "a b"}, wait=True)
+    assert prediction.metrics == {
+        "batch_size": 1,
+        "input_token_count": 7,
+        "output_token_count": 2,
+        "predict_time": 1.25,
+        "time_to_first_token": 0.5,
+        "tokens_per_second": 1.6,  # from the given predict_time
+    }
+
+    def count_words(inputs: dict[str, Any], output: Any) -> dict[str, Any]:
+        return {"input_token_count": len(inputs["text"]), "predict_time": 0.1, "total_time": 0.2}
+
+    emu.add_model(
+        dataclasses.replace(emu.models["acme/json"], name="counted", version_id=None, metrics=count_words)
+    )
+    counted = client.predictions.create(
+        version=str(emu.models["acme/counted"].version_id), input={"text": "abcd"}, wait=True
+    )
+    assert counted.metrics == {"input_token_count": 4, "predict_time": 0.1, "total_time": 0.2}
+
+    # Only a success reports them: a failed prediction has its timings alone.
+    failing = dataclasses.replace(
+        emu.models["acme/echo"], name="failing", version_id=None, metrics={"extra": 1}
+    )
+    emu.add_model(failing)
+    with pytest.raises(ModelError) as failed:
+        client.run("acme/failing", input={"prompt": "x", "fail": True})
+    assert set(failed.value.prediction.metrics or {}) == {"predict_time", "total_time"}
