@@ -1,9 +1,9 @@
 """Run model predictions in bulk on Replicate or local Cog servers, and keep every result."""
 
-from .problems import Problem, SpecError
-from .results import JobResult, load_results
+from .runfolder.results import JobResult, load_results
 from .runner import Interrupted, RunSummary, run_batch
-from .spec import BatchSpec, load_spec
+from .spec.model import BatchSpec, load_spec
+from .spec.problems import Problem, SpecError
 
 __all__ = [
     "BatchSpec",

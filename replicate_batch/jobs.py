@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .rows import Row, Rows
+from .rows.rowset import Row, Rows
 from .schema import ModelSchema
-from .spec import LoadedSpec
+from .spec.model import LoadedSpec
 
 PASS_THROUGH_PREFIXES = ("http://", "https://", "data:")
 

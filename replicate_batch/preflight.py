@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from .jobs import ModelPlan, build_input, find_files, is_pass_through, local_file, local_paths
-from .problems import Problem, did_you_mean, show_value
-from .rows import Row, Rows
+from .rows.rowset import Row, Rows
 from .schema import InputField, Mismatch
-from .spec import LoadedSpec
+from .spec.model import LoadedSpec
+from .spec.problems import Problem, did_you_mean, show_value
 
 MAX_PLACES_SHOWN = 6
 MAX_VALUES_SHOWN = 5

@@ -12,28 +12,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .backend import Backend, BackendSetupError, ModelInfo, TokenRejected
-from .backends import TOKEN_VARIABLE, BackendFactory, make_backends
+from .backends.base import Backend, BackendSetupError, ModelInfo, TokenRejected
+from .backends.factory import TOKEN_VARIABLE, BackendFactory, make_backends
 from .clock import SYSTEM_CLOCK, Clock, utc_now_iso
-from .download import Downloader
-from .execution import Execution, ModelRuntime, UploadCache
+from .execution.download import Downloader
+from .execution.executor import Execution, ModelRuntime, UploadCache
+from .execution.progress import Progress, summary_table
+from .execution.ratelimit import TokenBucket
+from .execution.retry import RetryPolicy
 from .jobs import Job, ModelPlan, count_jobs, expand_jobs
-from .journal import JournalState
 from .plan import describe_plan
 from .preflight import check_rows
-from .problems import Problem, SpecError
-from .progress import Progress, summary_table
-from .ratelimit import TokenBucket
-from .report import try_write_report
-from .results import JobResult
-from .resume import final_results, load_resume_state, previous_manifest
-from .retry import RetryPolicy
-from .rowfile import RowsChanged
-from .rows import Rows, load_rows
-from .runfolder import RunFolder
+from .reports.page import try_write_report
+from .rows.rowfile import RowsChanged
+from .rows.rowset import Rows, load_rows
+from .runfolder.journal import JournalState
+from .runfolder.results import JobResult
+from .runfolder.resume import final_results, load_resume_state, previous_manifest
+from .runfolder.writer import RunFolder
 from .schema import parse_schema
-from .shard import Shard, parse_shard
-from .spec import BatchSpec, LoadedSpec, load_spec, parse_spec
+from .sharding import Shard, parse_shard
+from .spec.model import BatchSpec, LoadedSpec, load_spec, parse_spec
+from .spec.problems import Problem, SpecError
 from .terminal import say
 
 # Creates go a little under `rate_limit`: where the server allows a burst of one (low-credit accounts:

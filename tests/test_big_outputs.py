@@ -17,7 +17,7 @@ import yaml
 from replicate_batch import load_results, run_batch
 from replicate_batch.cli import main
 from replicate_batch.clock import Clock
-from replicate_batch.run_records import load_run
+from replicate_batch.reports.records import load_run
 from tests.emulated import SCALE, emulated
 from tests.emulator_models import prop
 from tests.replicate_emulator import ModelDef, PredictContext

@@ -34,12 +34,12 @@ import pytest
 import requests
 import yaml
 
+from replicate_batch.backends.cog_http import CogBackend
+from replicate_batch.backends.cog_process import CogProcess
 from replicate_batch.cli import main
-from replicate_batch.cog_local import CogBackend
-from replicate_batch.cog_server import CogProcess
-from replicate_batch.problems import SpecError
-from replicate_batch.results import load_results
+from replicate_batch.runfolder.results import load_results
 from replicate_batch.runner import run_batch
+from replicate_batch.spec.problems import SpecError
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_MODELS = REPO / "examples" / "models"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from replicate_batch.cog_schema import SCHEMA_PATH, CogSchemaError, write_openapi_schema
+from replicate_batch.backends.cog_schema import SCHEMA_PATH, CogSchemaError, write_openapi_schema
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = sorted(

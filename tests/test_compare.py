@@ -13,7 +13,7 @@ import yaml
 
 from replicate_batch import cli
 from replicate_batch.cli import main
-from replicate_batch.compare import DIFF_LINES, text_diff
+from replicate_batch.reports.compare import DIFF_LINES, text_diff
 from tests.emulated import emulated, run_scaled
 
 MODELS = ["acme/echo", {"ref": "acme/imagegen", "input": {"num_outputs": 1}}]

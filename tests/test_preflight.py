@@ -18,9 +18,9 @@ from replicate_batch.cli import main
 from replicate_batch.jobs import ModelPlan
 from replicate_batch.plan import describe_plan, limit_counts, rounds_needed
 from replicate_batch.preflight import check_rows
-from replicate_batch.rows import load_rows
+from replicate_batch.rows.rowset import load_rows
 from replicate_batch.schema import UNCHECKED, parse_schema
-from replicate_batch.spec import parse_spec
+from replicate_batch.spec.model import parse_spec
 from tests.emulated import TOKEN, emulated
 from tests.replicate_emulator import Emulator, ModelDef
 

@@ -21,8 +21,8 @@ import yaml
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from replicate_batch.cli import main
-from replicate_batch.report import REPORT_NAME, page_data, try_write_report, write_report
-from replicate_batch.run_records import RunRecords, load_run
+from replicate_batch.reports.page import REPORT_NAME, page_data, try_write_report, write_report
+from replicate_batch.reports.records import RunRecords, load_run
 from tests.browser import launch_chromium
 from tests.emulated import emulated, run_scaled
 from tests.emulator_models import prop

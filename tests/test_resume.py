@@ -20,8 +20,8 @@ import yaml
 from replicate_batch import load_results, run_batch
 from replicate_batch.cli import main
 from replicate_batch.clock import Clock
-from replicate_batch.journal import journal_events as read_journal_events
-from replicate_batch.runfolder import RunFolder
+from replicate_batch.runfolder.journal import journal_events as read_journal_events
+from replicate_batch.runfolder.writer import RunFolder
 from tests.emulated import SCALE, emulated
 from tests.emulator_models import fake_png
 from tests.replicate_emulator import UNTIL_REMOVED, Emulator, Fault, ModelDef

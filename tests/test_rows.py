@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from replicate_batch import load_results, run_batch
-from replicate_batch.backend import OnCreated, Prediction
-from replicate_batch.rowfile import RowsChanged
-from replicate_batch.rows import Row, Rows, load_rows
+from replicate_batch.backends.base import OnCreated, Prediction
+from replicate_batch.rows.rowfile import RowsChanged
+from replicate_batch.rows.rowset import Row, Rows, load_rows
 from replicate_batch.runner import RunStopped
-from replicate_batch.spec import parse_spec
+from replicate_batch.spec.model import parse_spec
 from tests.doubles import InstantBackend
 
 

@@ -17,9 +17,9 @@ import pytest
 from PIL import Image
 
 from replicate_batch import load_results, run_batch
-from replicate_batch.backend import OnCreated, Prediction
-from replicate_batch.outputs import MAX_NAME_BYTES
-from replicate_batch.spec import LoadedSpec
+from replicate_batch.backends.base import OnCreated, Prediction
+from replicate_batch.execution.outputs import MAX_NAME_BYTES
+from replicate_batch.spec.model import LoadedSpec
 from tests.doubles import InstantBackend
 from tests.emulated import emulated, run_scaled
 from tests.emulator_models import fake_png, standard_models

@@ -14,9 +14,9 @@ from typing import Any
 
 from .clock import utc_now_iso
 from .csv_cells import csv_reader
-from .journal import JOURNAL_NAME
-from .problems import SpecError
-from .runfolder import reading_lock
+from .runfolder.journal import JOURNAL_NAME
+from .runfolder.writer import reading_lock
+from .spec.problems import SpecError
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 STATUS_RANK = {"succeeded": 0, "failed": 1, "canceled": 2}

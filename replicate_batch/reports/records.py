@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from .csv_cells import csv_reader
-from .results import COLUMNS
+from ..csv_cells import csv_reader
+from ..runfolder.results import COLUMNS
 
 RESULTS_NAME = "results.csv"
 FAILED_STATUSES = ("failed", "canceled")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .run_records import FAILED_STATUSES, ModelStats, RunRecords, StatsTally, as_cell, read_results
+from .records import FAILED_STATUSES, ModelStats, RunRecords, StatsTally, as_cell, read_results
 
 MAX_JOBS = 10_000  # a 2,000-row x 4-model run (8,000 jobs) is still shown whole
 FAILED_SHARE = 0.5  # of the cap, at most this much goes to rows with failures

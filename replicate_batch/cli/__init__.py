@@ -13,15 +13,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
-from .compare import compare_runs, comparison_text
-from .compare_html import write_comparison
-from .problems import SpecError
-from .report import write_report
-from .run_records import NotARunFolder, load_run
-from .runfolder import RunFolderBusy
-from .runner import EXIT_INTERRUPTED, EXIT_INVALID, Interrupted, RunStopped, run_batch
-from .shard import merge_runs, parse_shard
-from .terminal import say
+from ..reports.compare import compare_runs, comparison_text
+from ..reports.compare_page import write_comparison
+from ..reports.page import write_report
+from ..reports.records import NotARunFolder, load_run
+from ..runfolder.writer import RunFolderBusy
+from ..runner import EXIT_INTERRUPTED, EXIT_INVALID, Interrupted, RunStopped, run_batch
+from ..sharding import merge_runs, parse_shard
+from ..spec.problems import SpecError
+from ..terminal import say
 
 
 def _parser() -> argparse.ArgumentParser:

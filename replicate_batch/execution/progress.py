@@ -10,8 +10,8 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from .clock import Clock
-from .results import JobResult
+from ..clock import Clock
+from ..runfolder.results import JobResult
 
 PLAIN_EVERY_S = 5.0
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from typing import Protocol
 
-from .backend import Backend
-from .clock import SYSTEM_CLOCK, Clock
+from ..clock import SYSTEM_CLOCK, Clock
+from ..redaction import TOKEN_VARIABLE as TOKEN_VARIABLE  # where the runner looks for it
+from ..spec.model import LoadedSpec
+from ..spec.problems import Problem, SpecError
+from .base import Backend
 from .network import environment_problems
-from .problems import Problem, SpecError
-from .redaction import TOKEN_VARIABLE as TOKEN_VARIABLE  # where the runner looks for it
-from .spec import LoadedSpec
 
 
 class BackendFactory(Protocol):
@@ -40,14 +40,14 @@ def make_backends(loaded: LoadedSpec, *, concurrency: int, clock: Clock = SYSTEM
     backends: list[Backend] = []
     for index, model in enumerate(spec.models):
         if model.kind == "ref":
-            from .hosted import ReplicateBackend
+            from .replicate_api import ReplicateBackend
 
             assert model.ref is not None
             backends.append(
                 ReplicateBackend(model.ref, token, max_connections=concurrency, cancel_after_s=spec.timeout)
             )
         else:
-            from .cog_local import make_cog_backend
+            from .cog_http import make_cog_backend
 
             backends.append(make_cog_backend(loaded, index, clock))
     return backends

@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from ..rows.rowfile import open_regular
 from .problems import Problem, SpecError, problems_from_validation, show_value
-from .rowfile import open_regular
 from .strict_yaml import load_yaml, yaml_error_place
 
 # `\Z`, not `$`: `$` also matches before a final newline, which would let "ok\n" into folder names.

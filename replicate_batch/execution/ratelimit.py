@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from .clock import Clock
+from ..clock import Clock
 
 
 class TokenBucket:

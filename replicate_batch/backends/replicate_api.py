@@ -17,7 +17,10 @@ from pydantic.v1 import ValidationError as ClientParseError
 from replicate.client import Client
 from replicate.version import Versions
 
-from .backend import (
+from ..clock import parse_iso
+from ..redaction import TOKEN_VARIABLE, remember_secret
+from ..spec.model import REF_PATTERN
+from .base import (
     Backend,
     BackendSetupError,
     ModelInfo,
@@ -29,10 +32,7 @@ from .backend import (
     Unreachable,
     Unreadable,
 )
-from .clock import parse_iso
 from .network import UNTRUSTED_HINT, proxy_for, tls_context
-from .redaction import TOKEN_VARIABLE, remember_secret
-from .spec import REF_PATTERN
 
 DEFAULT_BASE_URL = "https://api.replicate.com"  # the client's, when REPLICATE_BASE_URL is not set
 CANCEL_AFTER_GRACE_S = 10

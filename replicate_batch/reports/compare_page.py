@@ -8,8 +8,8 @@ from html import escape
 from pathlib import Path
 
 from .compare import COMPARE_NAME, Comparison, FileChange, StatusChange, model_rows
-from .report import media_kind, relative_href
-from .report_html import CSP, STYLE
+from .page import media_kind, relative_href
+from .page_html import CSP, STYLE
 
 EXTRA_STYLE = """
 section{max-width:1200px}

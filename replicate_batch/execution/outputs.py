@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from .schema import OutputKind
+from ..schema import OutputKind
 
 FILE_PREFIXES = ("https://", "http://", "data:")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
-from .problems import Problem, SpecError, show_value
+from ..spec.model import LoadedSpec
+from ..spec.problems import Problem, SpecError, show_value
+from ..spec.strict_yaml import load_yaml, yaml_error_place
 from .rowfile import Record, RowFile, cannot_read, json_beyond_limits, open_regular
-from .spec import LoadedSpec
-from .strict_yaml import load_yaml, yaml_error_place
 
 ROW_FILE_SUFFIXES = (".csv", ".jsonl", ".json", ".yaml", ".yml")
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .csv_cells import csv_reader
-from .problems import Problem, SpecError
+from ..csv_cells import csv_reader
+from ..spec.problems import Problem, SpecError
 
 _READ_CHUNK = 1 << 16
 

@@ -22,10 +22,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from .report_html import render_page
-from .report_selection import MAX_JOBS, RunShape, Selection, select_jobs, survey
-from .run_records import RunRecords, as_cell, load_run, pretty_output, read_results, seconds
-from .terminal import say
+from ..terminal import say
+from .page_html import render_page
+from .records import RunRecords, as_cell, load_run, pretty_output, read_results, seconds
+from .selection import MAX_JOBS, RunShape, Selection, select_jobs, survey
 
 REPORT_NAME = "report.html"
 EMBED_MAX_BYTES = 256 * 1024

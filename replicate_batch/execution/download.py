@@ -20,7 +20,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from .network import UNTRUSTED_HINT, proxy_for, tls_context
+from ..backends.network import UNTRUSTED_HINT, proxy_for, tls_context
 from .retry import DownloadError, RetryPolicy
 
 CHUNK_BYTES = 256 * 1024

@@ -10,9 +10,9 @@ import requests
 import tenacity
 from tenacity import RetryCallState
 
-from .backend import RequestFailed, Throttled, Unreachable
-from .clock import Clock
-from .spec import RetrySpec
+from ..backends.base import RequestFailed, Throttled, Unreachable
+from ..clock import Clock
+from ..spec.model import RetrySpec
 
 T = TypeVar("T")
 

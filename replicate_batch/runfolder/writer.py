@@ -20,10 +20,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
-from .clock import utc_now_iso
+from ..clock import utc_now_iso
+from ..execution.outputs import path_part
+from ..redaction import redact
 from .journal import JOURNAL_NAME
-from .outputs import path_part
-from .redaction import redact
 from .results import COLUMNS, JobResult
 
 LOCK_NAME = ".lock"

@@ -13,7 +13,9 @@ from typing import Any
 
 import requests
 
-from .backend import (
+from ..clock import SYSTEM_CLOCK, Clock
+from ..spec.model import LoadedSpec
+from .base import (
     Backend,
     BackendSetupError,
     ModelInfo,
@@ -23,9 +25,7 @@ from .backend import (
     Status,
     Unreachable,
 )
-from .clock import SYSTEM_CLOCK, Clock
-from .cog_server import CogProcess, remove_prediction_dirs
-from .spec import LoadedSpec
+from .cog_process import CogProcess, remove_prediction_dirs
 
 BUSY_FIRST_WAIT_S = 0.02
 BUSY_MAX_WAIT_S = 1.0

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .jobs import Job
+from ..jobs import Job
+from ..spec.model import LoadedSpec
+from ..spec.problems import SpecError
 from .journal import JOURNAL_NAME, JournalState, read_journal
-from .problems import SpecError
 from .results import JobResult
-from .spec import LoadedSpec
 
 
 def load_resume_state(run_dir: Path, loaded: LoadedSpec, *, force: bool) -> JournalState:

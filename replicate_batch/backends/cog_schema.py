@@ -8,7 +8,8 @@ writes the same document by inspecting the predictor with cog 0.23.1's private `
 `format: uri` for files, and `x-cog-streaming` on `/predictions` when `run()`/`predict()` carries
 `@cog.streaming`. Only the schemas the paths refer to are included; coglet reads no others.
 
-Usage: `python -m replicate_batch.cog_schema path/to/model`, or `write_openapi_schema(model_dir)`,
+Usage: `python -m replicate_batch.backends.cog_schema path/to/model`, or
+`write_openapi_schema(model_dir)`,
 which runs that command in a subprocess so the model's imports never reach the caller's process.
 """
 
@@ -36,7 +37,7 @@ SCHEMA_PATH = Path(".cog") / "openapi_schema.json"
 """Where coglet looks for the schema, relative to the model folder (the server's cwd)."""
 
 _EXIT_INVALID = 2
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding replicate_batch/
 
 
 class CogSchemaError(Exception):
@@ -55,7 +56,7 @@ def write_openapi_schema(model_dir: Path, *, timeout_s: float = 300.0) -> Path:
     env = dict(os.environ)
     # The child runs with cwd=model_dir, so it must find this package through PYTHONPATH.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
-    command = [sys.executable, "-m", "replicate_batch.cog_schema", str(model_dir)]
+    command = [sys.executable, "-m", "replicate_batch.backends.cog_schema", str(model_dir)]
     try:
         done = subprocess.run(
             command, cwd=model_dir, env=env, capture_output=True, text=True, timeout=timeout_s
@@ -74,7 +75,7 @@ def write_openapi_schema(model_dir: Path, *, timeout_s: float = 300.0) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: write `.cog/openapi_schema.json` for one model folder; 2 when it cannot."""
     parser = argparse.ArgumentParser(
-        prog="python -m replicate_batch.cog_schema",
+        prog="python -m replicate_batch.backends.cog_schema",
         description="Write .cog/openapi_schema.json for a Cog model folder, as `cog build` would.",
     )
     parser.add_argument("model_dir", nargs="?", default=".", help="folder with cog.yaml")

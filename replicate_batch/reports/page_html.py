@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from .report_selection import Selection
-from .run_records import ModelStats
+from .records import ModelStats
+from .selection import Selection
 
 # Nothing may load from the network: only the page's own inline code, and files beside it.
 CSP = (

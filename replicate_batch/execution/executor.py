@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from .backend import (
+from ..backends.base import (
     Backend,
     BackendError,
     OnCreated,
@@ -21,16 +21,16 @@ from .backend import (
     Unreachable,
     Unreadable,
 )
-from .clock import Clock, parse_iso, to_utc_iso, utc_now_iso
+from ..clock import Clock, parse_iso, to_utc_iso, utc_now_iso
+from ..jobs import Job
+from ..runfolder.journal import Pickup
+from ..runfolder.results import FinalStatus, JobResult
+from ..runfolder.writer import RunFolder
+from ..schema import ModelSchema
 from .download import Downloader
-from .jobs import Job
-from .journal import Pickup
 from .outputs import file_names, split_output, tag_for
 from .ratelimit import TokenBucket
-from .results import FinalStatus, JobResult
 from .retry import DownloadError, ModelFailed, RetryPolicy
-from .runfolder import RunFolder
-from .schema import ModelSchema
 
 FIRST_POLL_S = 0.5
 MAX_POLL_S = 10.0
