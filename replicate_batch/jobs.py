@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .rows.rowset import Row, Rows
+from .rows.rowset import Row, RowSet
 from .schema import ModelSchema
-from .spec.model import LoadedSpec
+from .spec.loading import LoadedSpec
 
 PASS_THROUGH_PREFIXES = ("http://", "https://", "data:")
 
@@ -21,7 +21,7 @@ FileInput = Path | tuple[Path | str, ...]
 
 
 @dataclass(frozen=True)
-class ModelPlan:
+class ResolvedModel:
     """What the runner knows about one model entry once it has been resolved."""
 
     index: int
@@ -72,7 +72,7 @@ def local_file(loaded: LoadedSpec, value: Any) -> Path | None:
         return None
 
 
-def build_input(model: ModelPlan, row: Row, combo: Mapping[str, Any]) -> dict[str, Any]:
+def build_input(model: ResolvedModel, row: Row, combo: Mapping[str, Any]) -> dict[str, Any]:
     """Defaults, then the row's values the model takes, then matrix values; CSV strings converted."""
     values: dict[str, Any] = dict(model.defaults)
     for key, value in row.values.items():
@@ -87,7 +87,7 @@ def build_input(model: ModelPlan, row: Row, combo: Mapping[str, Any]) -> dict[st
     return values
 
 
-def find_files(loaded: LoadedSpec, model: ModelPlan, values: Mapping[str, Any]) -> dict[str, FileInput]:
+def find_files(loaded: LoadedSpec, model: ResolvedModel, values: Mapping[str, Any]) -> dict[str, FileInput]:
     """The inputs of a job that are local files to send as files, or lists holding some."""
     found: dict[str, FileInput] = {}
     fields = model.schema.inputs
@@ -130,7 +130,7 @@ def matrix_combinations(matrix: Mapping[str, Sequence[Any]], keys: Sequence[str]
     return [dict(zip(keys, values)) for values in itertools.product(*(matrix[k] for k in keys))]
 
 
-def expand_jobs(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Rows) -> Iterator[Job]:
+def expand_jobs(loaded: LoadedSpec, models: Sequence[ResolvedModel], rows: RowSet) -> Iterator[Job]:
     """Yield every job in a stable order: model, row, matrix combination, repeat.
 
     The rows are read once per model, as the run reaches that model's jobs.
@@ -157,7 +157,7 @@ def expand_jobs(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Rows) -> 
                     index += 1
 
 
-def count_jobs(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Rows) -> dict[str, int]:
+def count_jobs(loaded: LoadedSpec, models: Sequence[ResolvedModel], rows: RowSet) -> dict[str, int]:
     """Jobs per model, without expanding them or reading the rows."""
     counts = {}
     for model in models:

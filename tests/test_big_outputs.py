@@ -60,7 +60,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path,
                 spec_path,
                 output_dir=base / name,
                 clock=Clock(time_scale=SCALE),
-                stdout=io.StringIO(),
                 stderr=stderr,
             )
             assert summary.exit_code == 0 and summary.run_dir is not None, stderr.getvalue()

@@ -2,8 +2,8 @@ import random
 
 import pytest
 
-from replicate_batch.backends.base import RequestFailed, Throttled
-from replicate_batch.execution.retry import ModelFailed, RetryPolicy
+from replicate_batch.errors import ModelFailed, RequestFailed, Throttled
+from replicate_batch.execution.retry import RetryPolicy
 from replicate_batch.spec.model import RetrySpec
 
 from .clocks import FakeClock

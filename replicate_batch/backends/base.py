@@ -48,46 +48,6 @@ class Prediction:
         return self.status in TERMINAL_STATUSES
 
 
-class BackendError(Exception):
-    """Base of every error a backend raises; the message is meant for people."""
-
-
-class Throttled(BackendError):
-    """The server refused a request with 429; nothing was created. Wait `retry_after_s` and retry."""
-
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-
-class RequestFailed(BackendError):
-    """The server answered with an error, so nothing was created; `retryable` for 5xx-like errors."""
-
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retryable = retryable
-
-
-class Unreachable(BackendError):
-    """A request got no usable answer (connection refused, dropped, timed out).
-
-    For a create this means the prediction may or may not exist: never create again blindly.
-    """
-
-
-class Unreadable(BackendError):
-    """The server answered something the client cannot interpret (e.g. status `aborted`)."""
-
-
-class BackendSetupError(BackendError):
-    """The model cannot be used at all (unknown model, bad token, server failed to start)."""
-
-
-class TokenRejected(BackendSetupError):
-    """The server refused the API token (401): a problem of the environment, not of one model."""
-
-
 OnCreated = Callable[[str], None]
 
 

@@ -14,17 +14,9 @@ from typing import Any
 import requests
 
 from ..clock import SYSTEM_CLOCK, Clock
-from ..spec.model import LoadedSpec
-from .base import (
-    Backend,
-    BackendSetupError,
-    ModelInfo,
-    OnCreated,
-    Prediction,
-    RequestFailed,
-    Status,
-    Unreachable,
-)
+from ..errors import BackendSetupError, RequestFailed, Unreachable
+from ..spec.loading import LoadedSpec
+from .base import Backend, ModelInfo, OnCreated, Prediction, Status
 from .cog_process import CogProcess, remove_prediction_dirs
 
 BUSY_FIRST_WAIT_S = 0.02

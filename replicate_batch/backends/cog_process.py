@@ -19,7 +19,7 @@ from typing import Any
 import requests
 import yaml
 
-from .base import BackendSetupError
+from ..errors import BackendSetupError
 
 STARTUP_DEADLINE_S = 120.0
 HEALTH_POLL_S = 0.05

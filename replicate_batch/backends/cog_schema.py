@@ -31,6 +31,8 @@ from typing import Any
 
 import yaml
 
+from ..errors import CogSchemaError
+
 __all__ = ["SCHEMA_PATH", "CogSchemaError", "main", "write_openapi_schema"]
 
 SCHEMA_PATH = Path(".cog") / "openapi_schema.json"
@@ -38,10 +40,6 @@ SCHEMA_PATH = Path(".cog") / "openapi_schema.json"
 
 _EXIT_INVALID = 2
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding replicate_batch/
-
-
-class CogSchemaError(Exception):
-    """The schema of a Cog model folder could not be generated; the message says why."""
 
 
 class _Invalid(Exception):

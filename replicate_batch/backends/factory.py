@@ -6,9 +6,9 @@ import os
 from typing import Protocol
 
 from ..clock import SYSTEM_CLOCK, Clock
+from ..errors import Problem, SpecError
 from ..redaction import TOKEN_VARIABLE as TOKEN_VARIABLE  # where the runner looks for it
-from ..spec.model import LoadedSpec
-from ..spec.problems import Problem, SpecError
+from ..spec.loading import LoadedSpec
 from .base import Backend
 from .network import environment_problems
 

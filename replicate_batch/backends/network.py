@@ -16,7 +16,7 @@ from pathlib import Path
 import certifi
 import requests.utils
 
-from ..spec.problems import Problem
+from ..errors import Problem
 
 CERT_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
 UNTRUSTED_HINT = (

@@ -18,20 +18,10 @@ from replicate.client import Client
 from replicate.version import Versions
 
 from ..clock import parse_iso
+from ..errors import BackendSetupError, RequestFailed, Throttled, TokenRejected, Unreachable, Unreadable
 from ..redaction import TOKEN_VARIABLE, remember_secret
 from ..spec.model import REF_PATTERN
-from .base import (
-    Backend,
-    BackendSetupError,
-    ModelInfo,
-    OnCreated,
-    Prediction,
-    RequestFailed,
-    Throttled,
-    TokenRejected,
-    Unreachable,
-    Unreadable,
-)
+from .base import Backend, ModelInfo, OnCreated, Prediction
 from .network import UNTRUSTED_HINT, proxy_for, tls_context
 
 DEFAULT_BASE_URL = "https://api.replicate.com"  # the client's, when REPLICATE_BASE_URL is not set

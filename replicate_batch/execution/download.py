@@ -21,7 +21,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ..backends.network import UNTRUSTED_HINT, proxy_for, tls_context
-from .retry import DownloadError, RetryPolicy
+from ..errors import DownloadError
+from .retry import RetryPolicy
 
 CHUNK_BYTES = 256 * 1024
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}

@@ -11,17 +11,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ..backends.base import (
-    Backend,
+from ..backends.base import Backend, OnCreated, Prediction
+from ..clock import Clock, parse_iso, to_utc_iso, utc_now_iso
+from ..errors import (
     BackendError,
-    OnCreated,
-    Prediction,
+    DownloadError,
+    ModelFailed,
     RequestFailed,
     Throttled,
     Unreachable,
     Unreadable,
 )
-from ..clock import Clock, parse_iso, to_utc_iso, utc_now_iso
 from ..jobs import Job
 from ..runfolder.journal import Pickup
 from ..runfolder.results import FinalStatus, JobResult
@@ -30,7 +30,8 @@ from ..schema import ModelSchema
 from .download import Downloader
 from .outputs import file_names, split_output, tag_for
 from .ratelimit import TokenBucket
-from .retry import DownloadError, ModelFailed, RetryPolicy
+from .retry import RetryPolicy
+from .uploads import UploadCache
 
 FIRST_POLL_S = 0.5
 MAX_POLL_S = 10.0
@@ -75,26 +76,6 @@ class _Sending:
     model_input: Mapping[str, Any]
     sent_iso: str
     tracker: _Tracker
-
-
-class UploadCache:
-    """Each local file is uploaded once per run and model backend, however many jobs use it."""
-
-    def __init__(self, backend: Backend, policy: RetryPolicy) -> None:
-        self.backend = backend
-        self.policy = policy
-        self._values: dict[Path, str] = {}
-        self._locks: dict[Path, threading.Lock] = {}
-        self._guard = threading.Lock()
-
-    def value_for(self, path: Path) -> str:
-        """The input value for a local file, uploading it the first time."""
-        with self._guard:
-            lock = self._locks.setdefault(path, threading.Lock())
-        with lock:
-            if path not in self._values:
-                self._values[path] = self.policy.tries()(self.backend.prepare_file, path)
-            return self._values[path]
 
 
 @dataclass
@@ -153,7 +134,7 @@ class Execution:
         try:
             if pickup is not None and model.backend.can_find_created:
                 adopted = self._adopt(job, model, pickup, started + self.timeout_s, tracker)
-                tracker.handed = [adopted] if adopted is not None else []
+                tracker.picked_up = [adopted] if adopted is not None else []
                 tracker.refetched = adopted.id if adopted is not None and pickup.refetch else ""
             prediction = self._run_attempts(job, model, started + self.timeout_s, tracker)
             if prediction.status == "canceled":
@@ -194,8 +175,8 @@ class Execution:
         deadline: float,
         tracker: _Tracker,
     ) -> Prediction:
-        if tracker.handed:
-            return self._finish_prediction(job, model, tracker.handed.pop(), deadline, tracker)
+        if tracker.picked_up:
+            return self._finish_prediction(job, model, tracker.picked_up.pop(), deadline, tracker)
         if self.stop.is_set():
             raise _Stopped(None, INTERRUPTED)
         if not self.creates.acquire(deadline, self.stop):
@@ -576,5 +557,5 @@ class _Tracker:
     started: float = 0.0  # clock time the job began
     prediction_id: str = ""
     last: Prediction | None = None
-    handed: list[Prediction] = field(default_factory=list)  # a picked-up prediction, used first
+    picked_up: list[Prediction] = field(default_factory=list)  # a picked-up prediction, used first
     refetched: str = ""  # id of a picked-up prediction fetched again for its files

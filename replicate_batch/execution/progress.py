@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import statistics
 import sys
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from tqdm import tqdm
 
 from ..clock import Clock
+from ..reports.stats import ModelStats, StatsTally
 from ..runfolder.results import JobResult
 
 PLAIN_EVERY_S = 5.0
-
-
-@dataclass
-class ModelTally:
-    """Counts and times of one model's finished jobs."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    wall_times: list[float] = field(default_factory=list)
-    predict_time: float = 0.0
-
-    def add(self, result: JobResult) -> None:
-        """Count one result."""
-        self.counts[result.status] += 1
-        if result.wall_time is not None:
-            self.wall_times.append(result.wall_time)
-        self.predict_time += result.predict_time or 0.0
 
 
 class Progress:
@@ -48,7 +31,7 @@ class Progress:
         self.total = total
         self.quiet = quiet
         self.clock = clock
-        self.tallies: dict[str, ModelTally] = defaultdict(ModelTally, {m: ModelTally() for m in models or []})
+        self.tally = StatsTally(models or [])
         self.done = 0
         self.failed = 0
         self._started = clock.monotonic()
@@ -59,7 +42,7 @@ class Progress:
 
     def add(self, result: JobResult, in_flight: int) -> None:
         """Count a finished job and refresh the display."""
-        self.tallies[result.model].add(result)
+        self.tally.count(result.model, result.status, result.wall_time, result.predict_time)
         self.done += 1
         self.failed += result.status != "succeeded"
         if self._bar is not None:
@@ -86,18 +69,11 @@ class Progress:
             self._bar = None
 
 
-def summary_table(tallies: dict[str, ModelTally]) -> str:
-    """A small fixed-width table: one line per model, then the total."""
+def summary_table(stats: Sequence[ModelStats]) -> str:
+    """A small fixed-width table: one line per model, then the total (when there are several models)."""
     header = ("model", "jobs", "succeeded", "failed", "canceled", "median_s", "predict_s")
     lines: list[tuple[str, ...]] = [header]
-    total = ModelTally()
-    for model, tally in tallies.items():
-        lines.append(_line(model, tally))
-        total.counts.update(tally.counts)
-        total.wall_times.extend(tally.wall_times)
-        total.predict_time += tally.predict_time
-    if len(tallies) > 1:
-        lines.append(_line("total", total))
+    lines += [_line(s) for s in (stats if len(stats) > 2 else stats[:-1])]
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
     return "\n".join(
         "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
@@ -105,15 +81,14 @@ def summary_table(tallies: dict[str, ModelTally]) -> str:
     )
 
 
-def _line(model: str, tally: ModelTally) -> tuple[str, ...]:
-    jobs = sum(tally.counts.values())
-    median = f"{statistics.median(tally.wall_times):.2f}" if tally.wall_times else "-"
+def _line(stats: ModelStats) -> tuple[str, ...]:
+    median = "-" if stats.median_wall_s is None else f"{stats.median_wall_s:.2f}"
     return (
-        model,
-        str(jobs),
-        str(tally.counts["succeeded"]),
-        str(tally.counts["failed"]),
-        str(tally.counts["canceled"]),
+        stats.model,
+        str(stats.jobs),
+        str(stats.succeeded),
+        str(stats.failed),
+        str(stats.canceled),
         median,
-        f"{tally.predict_time:.2f}",
+        f"{stats.predict_s:.2f}",
     )

@@ -10,24 +10,11 @@ import requests
 import tenacity
 from tenacity import RetryCallState
 
-from ..backends.base import RequestFailed, Throttled, Unreachable
 from ..clock import Clock
+from ..errors import DownloadError, ModelFailed, RequestFailed, Throttled, Unreachable
 from ..spec.model import RetrySpec
 
 T = TypeVar("T")
-
-
-class ModelFailed(Exception):
-    """A prediction ended `failed`; retried only with `retry.on_model_error`."""
-
-
-class DownloadError(Exception):
-    """An output file could not be fetched; `status` is the HTTP status it was answered with, if any."""
-
-    def __init__(self, message: str, *, retryable: bool, status: int | None = None) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.status = status
 
 
 def is_transient(error: BaseException) -> bool:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
 
-from .records import FAILED_STATUSES, ModelStats, RunRecords, model_stats, pretty_output
+from .records import FAILED_STATUSES, RunRecords, model_stats, pretty_output
+from .stats import ModelStats
 
 COMPARE_NAME = "compare.html"
 DIFF_LINES = 40  # a text diff is cut after this many lines

@@ -19,13 +19,13 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Any, TextIO
+from typing import Any
 from urllib.parse import quote
 
-from ..terminal import say
 from .page_html import render_page
-from .records import RunRecords, as_cell, load_run, pretty_output, read_results, seconds
+from .records import RunRecords, as_cell, load_run, pretty_output, read_results
 from .selection import MAX_JOBS, RunShape, Selection, select_jobs, survey
+from .stats import seconds
 
 REPORT_NAME = "report.html"
 EMBED_MAX_BYTES = 256 * 1024
@@ -120,10 +120,10 @@ def _spec_dir(run: RunRecords) -> Path | None:
     line, so a relative one is tried from the current directory and from the run's output folder's
     parent (where `runs/` usually is).
     """
-    recorded = run.manifest.get("spec_dir")
-    if recorded and Path(str(recorded)).is_dir():
-        return Path(str(recorded))
-    spec = run.manifest.get("spec")
+    recorded = run.manifest.spec_dir
+    if recorded and Path(recorded).is_dir():
+        return Path(recorded)
+    spec = run.manifest.spec
     if not spec:
         return Path.cwd()
     path = Path(str(spec)).expanduser()
@@ -238,12 +238,12 @@ def render_report(run: RunRecords, shape: RunShape | None = None, selection: Sel
     shape = shape or survey(run, run.results)
     selection = selection or Selection(run.results, shape.jobs, shape.failed, shape.failed, 0)
     defaults = run.model_defaults()
-    refs = {str(m.get("name")): m for m in run.manifest.get("models") or [] if isinstance(m, Mapping)}
+    refs = {m.name: m for m in run.manifest.models}
     models = [
         {
             "name": name,
-            "ref": str(refs.get(name, {}).get("model_ref") or ""),
-            "version": str(refs.get(name, {}).get("version") or ""),
+            "ref": refs[name].model_ref if name in refs else "",
+            "version": (refs[name].version or "") if name in refs else "",
             "defaults": " ".join(f"{k}={v}" for k, v in defaults.get(name, {}).items()),
         }
         for name in shape.models
@@ -267,10 +267,10 @@ def write_report(run_dir: str | Path, *, max_jobs: int = MAX_JOBS) -> Path:
     return target
 
 
-def try_write_report(run_dir: str | Path, stream: TextIO) -> Path | None:
-    """`write_report`, but a failure is only a warning on `stream`: a report never fails a run."""
+def try_write_report(run_dir: str | Path) -> tuple[Path | None, str]:
+    """`write_report`, but a failure is only a warning (a report never fails a run): (path, "") or
+    (None, why)."""
     try:
-        return write_report(run_dir)
+        return write_report(run_dir), ""
     except Exception as error:
-        say(f"warning: {REPORT_NAME} was not written: {error}", stream)
-        return None
+        return None, f"{REPORT_NAME} was not written: {error}"

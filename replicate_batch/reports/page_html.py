@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from .records import ModelStats
+from ..runfolder.manifest import Manifest
 from .selection import Selection
+from .stats import ModelStats
 
 # Nothing may load from the network: only the page's own inline code, and files beside it.
 CSP = (
@@ -239,14 +240,13 @@ def _summary(models: Sequence[Mapping[str, str]], stats: Sequence[ModelStats]) -
     return f"<table class='summary'><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
 
 
-def _meta(manifest: Mapping[str, Any]) -> str:
+def _meta(manifest: Manifest) -> str:
     parts = []
     for key in ("spec", "started_at", "finished_at", "status"):
-        if manifest.get(key):
-            parts.append(f"{key.replace('_', ' ')}: {escape(str(manifest[key]))}")
-    versions = manifest.get("versions")
-    if isinstance(versions, Mapping):
-        parts.append(" ".join(f"{escape(str(k))} {escape(str(v))}" for k, v in versions.items()))
+        if value := getattr(manifest, key):
+            parts.append(f"{key.replace('_', ' ')}: {escape(str(value))}")
+    if manifest.versions:
+        parts.append(" ".join(f"{escape(str(k))} {escape(str(v))}" for k, v in manifest.versions.items()))
     return " · ".join(parts)
 
 
@@ -273,7 +273,7 @@ def _banner(shown: Selection, rows: int) -> str:
 
 def render_page(
     run_id: str,
-    manifest: Mapping[str, Any],
+    manifest: Manifest,
     models: Sequence[Mapping[str, str]],
     stats: Sequence[ModelStats],
     data: Mapping[str, Any],

@@ -8,10 +8,7 @@ so every value is the string the run wrote (no dtype guessing) and a run of 8,00
 from __future__ import annotations
 
 import json
-import statistics
-from array import array
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,14 +16,12 @@ from typing import Any
 import yaml
 
 from ..csv_cells import csv_reader
-from ..runfolder.results import COLUMNS
+from ..errors import NotARunFolder
+from ..runfolder.manifest import Manifest, read_manifest
+from ..runfolder.results import COLUMNS, RESULTS_NAME
+from .stats import ModelStats, StatsTally
 
-RESULTS_NAME = "results.csv"
 FAILED_STATUSES = ("failed", "canceled")
-
-
-class NotARunFolder(Exception):
-    """The path is not a run folder (it has no readable `results.csv`)."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +30,7 @@ class RunRecords:
 
     path: Path
     results: list[dict[str, str]]
-    manifest: Mapping[str, Any]
+    manifest: Manifest
     spec: Mapping[str, Any]
     input_columns: list[str]  # input names, without the `input.` prefix
     metadata_columns: list[str]  # the rows' `_` fields
@@ -43,7 +38,7 @@ class RunRecords:
     @property
     def run_id(self) -> str:
         """The run's id: the manifest's, else the folder's name."""
-        return str(self.manifest.get("run_id") or self.path.name)
+        return self.manifest.run_id or self.path.name
 
     @property
     def matrix_keys(self) -> list[str]:
@@ -54,7 +49,7 @@ class RunRecords:
     @property
     def model_names(self) -> list[str]:
         """Models in spec order, then any others found in the results."""
-        names = [str(m["name"]) for m in self.manifest.get("models") or [] if isinstance(m, Mapping)]
+        names = self.manifest.model_names
         for record in self.results:
             if record["model"] not in names:
                 names.append(record["model"])
@@ -107,7 +102,7 @@ def load_run(path: str | Path, *, with_results: bool = True) -> RunRecords:
     return RunRecords(
         path=path,
         results=list(read_results(path)) if with_results else [],
-        manifest=_read_json(path / "manifest.json"),
+        manifest=read_manifest(path) or Manifest(),
         spec=_read_yaml(path / "spec.yaml"),
         input_columns=[c.removeprefix("input.") for c in extra if c.startswith("input.")],
         metadata_columns=[c for c in extra if not c.startswith("input.")],
@@ -132,14 +127,6 @@ def _checked_header(results_path: Path, header: list[str] | None) -> list[str]:
     return header
 
 
-def _read_json(path: Path) -> Mapping[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, Mapping) else {}
-
-
 def _read_yaml(path: Path) -> Mapping[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -156,106 +143,6 @@ def pretty_output(text: str) -> tuple[str, bool]:
         except ValueError:
             pass
     return text, False
-
-
-def seconds(cell: str | None) -> float | None:
-    """A `wall_time` / `predict_time` cell as a number, None when empty or unreadable."""
-    try:
-        return float(cell) if cell else None
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class ModelStats:
-    """Jobs by status and timing of one model (or `total`) in one run."""
-
-    model: str
-    jobs: int
-    succeeded: int
-    failed: int
-    canceled: int
-    median_wall_s: float | None
-    p90_wall_s: float | None
-    predict_s: float
-
-
-class _Tally:
-    """One model's running counts, predict-time sum and wall times (8 bytes a job)."""
-
-    def __init__(self) -> None:
-        self.statuses: Counter[str] = Counter()
-        self.walls = array("d")
-        self.predict_s = 0.0
-
-    def add(self, record: Mapping[str, str]) -> None:
-        self.statuses[record.get("status", "")] += 1
-        wall = seconds(record.get("wall_time"))
-        if wall is not None:
-            self.walls.append(wall)
-        self.predict_s += seconds(record.get("predict_time")) or 0.0
-
-    def stats(self, model: str) -> ModelStats:
-        walls = sorted(self.walls)
-        return ModelStats(
-            model=model,
-            jobs=self.statuses.total(),
-            succeeded=self.statuses["succeeded"],
-            failed=self.statuses["failed"],
-            canceled=self.statuses["canceled"],
-            median_wall_s=statistics.median(walls) if walls else None,
-            p90_wall_s=percentile(walls, 0.9),
-            predict_s=self.predict_s,
-        )
-
-
-class StatsTally:
-    """`ModelStats` per model and in total, gathered one record at a time (a run need not fit in memory)."""
-
-    def __init__(self, models: Iterable[str] = ()) -> None:
-        self._models = {name: _Tally() for name in models}
-        self._total = _Tally()
-
-    def add(self, record: Mapping[str, str]) -> None:
-        """Count one results row."""
-        tally = self._models.get(record["model"])
-        if tally is None:
-            tally = self._models[record["model"]] = _Tally()
-        tally.add(record)
-        self._total.add(record)
-
-    @property
-    def model_names(self) -> list[str]:
-        """The models given at the start, then any others in the order their first record came."""
-        return list(self._models)
-
-    @property
-    def jobs(self) -> int:
-        """How many records were counted."""
-        return self._total.statuses.total()
-
-    def stats(self) -> list[ModelStats]:
-        """One `ModelStats` per model that has jobs, in `model_names` order, then `total`."""
-        rows = [tally.stats(name) for name, tally in self._models.items() if tally.statuses]
-        return [*rows, self._total.stats("total")]
-
-
-def stats_of(model: str, records: Iterable[Mapping[str, str]]) -> ModelStats:
-    """Counts, median and p90 wall time (over every job that has one) and total predict time."""
-    tally = _Tally()
-    for record in records:
-        tally.add(record)
-    return tally.stats(model)
-
-
-def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
-    """Linear-interpolated percentile of already sorted values (None for none)."""
-    if not sorted_values:
-        return None
-    position = (len(sorted_values) - 1) * fraction
-    low = int(position)
-    high = min(low + 1, len(sorted_values) - 1)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
 def model_stats(run: RunRecords) -> list[ModelStats]:

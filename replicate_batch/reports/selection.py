@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .records import FAILED_STATUSES, ModelStats, RunRecords, StatsTally, as_cell, read_results
+from .records import FAILED_STATUSES, RunRecords, as_cell, read_results
+from .stats import ModelStats, StatsTally
 
 MAX_JOBS = 10_000  # a 2,000-row x 4-model run (8,000 jobs) is still shown whole
 FAILED_SHARE = 0.5  # of the cap, at most this much goes to rows with failures

@@ -24,15 +24,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..csv_cells import csv_reader
-from ..spec.problems import Problem, SpecError
+from ..errors import Problem, RowsChanged, SpecError
 
 _READ_CHUNK = 1 << 16
 
 Record = tuple[int, Any]  # a row as read, with its line number (.csv, .jsonl) or its index (lists)
-
-
-class RowsChanged(SpecError):
-    """A rows file changed (or went away) after it was checked: its rows are not the checked ones."""
 
 
 class NotARegularFile(OSError):

@@ -1,6 +1,6 @@
 """Input rows: inline in the spec or from a .csv / .jsonl / .json / .yaml file.
 
-Rows from a .csv or .jsonl file are not held: every pass over `Rows` reads the file again (see
+Rows from a .csv or .jsonl file are not held: every pass over a `RowSet` reads the file again (see
 `rowfile`), so a million-row file costs a run no more memory than a thousand-row one. Rows of a
 .json or .yaml list, parsed as a whole, and inline rows are held.
 """
@@ -15,8 +15,9 @@ from typing import Any
 
 import yaml
 
-from ..spec.model import LoadedSpec
-from ..spec.problems import Problem, SpecError, show_value
+from ..errors import Problem, SpecError
+from ..spec.loading import LoadedSpec
+from ..spec.problems import show_value
 from ..spec.strict_yaml import load_yaml, yaml_error_place
 from .rowfile import Record, RowFile, cannot_read, json_beyond_limits, open_regular
 
@@ -34,7 +35,7 @@ class Row:
     from_csv: bool = False  # CSV values are strings, to be converted by the model's schema
 
 
-class Rows:
+class RowSet:
     """A spec's checked rows: every iteration is a fresh pass in file order.
 
     Built from the checking pass, which also gives what later passes need without reading again:
@@ -61,7 +62,7 @@ class Rows:
         return self._count
 
 
-def load_rows(loaded: LoadedSpec) -> Rows:
+def load_rows(loaded: LoadedSpec) -> RowSet:
     """Read and check the spec's rows; raises SpecError listing every problem.
 
     Every problem names the spec as its file and the row by its place: `inputs[3]` for inline rows,
@@ -80,7 +81,7 @@ def load_rows(loaded: LoadedSpec) -> Rows:
     if suffix not in (".csv", ".jsonl"):
         return _held(source, _read_list(path, source), lambda i: f"{path.name}[{i}]")
     row_file = RowFile(path, source)
-    rows = Rows(
+    rows = RowSet(
         _checked(source, row_file.records(), row_file.place, row_file.is_csv),
         lambda: _rows(row_file.records(), row_file.place, row_file.is_csv),
     )
@@ -90,11 +91,11 @@ def load_rows(loaded: LoadedSpec) -> Rows:
     return rows
 
 
-def _held(source: str, records: Iterable[Record], place: Callable[[int], str]) -> Rows:
+def _held(source: str, records: Iterable[Record], place: Callable[[int], str]) -> RowSet:
     held = tuple(_checked(source, records, place, from_csv=False))
     if not held:
         raise SpecError.single(source, "inputs", "no rows: add at least one row")
-    return Rows(held, held.__iter__)
+    return RowSet(held, held.__iter__)
 
 
 def _checked(

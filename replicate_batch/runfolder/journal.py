@@ -53,7 +53,7 @@ class JournalState:
         """The spec hash the run was last started or resumed with."""
         return self.spec_hashes[-1] if self.spec_hashes else None
 
-    def kept(self, job_id: str) -> JobResult | None:
+    def succeeded_result(self, job_id: str) -> JobResult | None:
         """The job's result if it succeeded: such a job is not run again."""
         result = self.results.get(job_id)
         return result if result is not None and result.status == "succeeded" else None

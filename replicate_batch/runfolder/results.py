@@ -1,36 +1,43 @@
-"""One result per job: the `results.csv` row, and loading runs back into pandas."""
+"""One result per job, and its `results.csv` row."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Literal
-
-import pandas as pd
 
 FinalStatus = Literal["succeeded", "failed", "canceled"]
 
-COLUMNS = (
-    "run_id",
-    "job_id",
-    "model",
-    "model_ref",
-    "version",
-    "row_id",
-    "repeat",
-    "status",
-    "output",
-    "files",
-    "error",
-    "attempts",
-    "prediction_id",
-    "created_at",
-    "completed_at",
-    "predict_time",
-    "wall_time",
+RESULTS_NAME = "results.csv"
+
+
+def _seconds(value: float | None, digits: int) -> Any:
+    return "" if value is None else round(value, digits)
+
+
+# The contract's `results.csv` columns, in order, and how each cell comes from (run_id, model_ref, result);
+# the input and metadata columns follow them.
+_CELLS: tuple[tuple[str, Callable[[str, str, JobResult], Any]], ...] = (
+    ("run_id", lambda run_id, ref, r: run_id),
+    ("job_id", lambda run_id, ref, r: r.job_id),
+    ("model", lambda run_id, ref, r: r.model),
+    ("model_ref", lambda run_id, ref, r: ref),
+    ("version", lambda run_id, ref, r: r.version),
+    ("row_id", lambda run_id, ref, r: r.row_id),
+    ("repeat", lambda run_id, ref, r: r.repeat),
+    ("status", lambda run_id, ref, r: r.status),
+    ("output", lambda run_id, ref, r: r.output),
+    ("files", lambda run_id, ref, r: json.dumps(list(r.files))),
+    ("error", lambda run_id, ref, r: r.error),
+    ("attempts", lambda run_id, ref, r: r.attempts),
+    ("prediction_id", lambda run_id, ref, r: r.prediction_id),
+    ("created_at", lambda run_id, ref, r: r.created_at),
+    ("completed_at", lambda run_id, ref, r: r.completed_at),
+    ("predict_time", lambda run_id, ref, r: _seconds(r.predict_time, 6)),
+    ("wall_time", lambda run_id, ref, r: _seconds(r.wall_time, 3)),
 )
+COLUMNS = tuple(name for name, _ in _CELLS)
 
 
 @dataclass(frozen=True)
@@ -72,25 +79,7 @@ class JobResult:
         self, run_id: str, model_ref: str, input_columns: list[str], metadata_columns: list[str]
     ) -> list[Any]:
         """The `results.csv` row, columns in contract order."""
-        row: list[Any] = [
-            run_id,
-            self.job_id,
-            self.model,
-            model_ref,
-            self.version,
-            self.row_id,
-            self.repeat,
-            self.status,
-            self.output,
-            json.dumps(list(self.files)),
-            self.error,
-            self.attempts,
-            self.prediction_id,
-            self.created_at,
-            self.completed_at,
-            "" if self.predict_time is None else round(self.predict_time, 6),
-            "" if self.wall_time is None else round(self.wall_time, 3),
-        ]
+        row = [cell(run_id, model_ref, self) for _, cell in _CELLS]
         row += [_cell(self.input[name]) if name in self.input else "" for name in input_columns]
         row += [_cell(self.metadata.get(name, "")) for name in metadata_columns]
         return row
@@ -102,33 +91,3 @@ def _cell(value: Any) -> Any:
     if value is None:
         return ""
     return value
-
-
-def load_results(path: str | Path) -> pd.DataFrame:
-    """Load a run folder's `results.csv`, or every run below a folder stacked, with typed columns."""
-    path = Path(path)
-    if (path / "results.csv").is_file():
-        files = [path / "results.csv"]
-    elif path.is_file() and path.name == "results.csv":
-        files = [path]
-    else:
-        files = sorted(path.glob("**/results.csv"))
-    if not files:
-        raise FileNotFoundError(f"no results.csv in {path} or below it")
-    frames = [
-        pd.read_csv(
-            f,
-            dtype={"row_id": str, "job_id": str, "output": str, "error": str, "version": str},
-            keep_default_na=False,
-            na_values={"predict_time": [""], "wall_time": [""]},
-        )
-        for f in files
-    ]
-    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    df["files"] = df["files"].map(lambda cell: json.loads(cell) if cell else [])
-    for column in ("created_at", "completed_at"):
-        df[column] = pd.to_datetime(df[column], utc=True, errors="coerce", format="ISO8601")
-    for column in ("predict_time", "wall_time"):
-        df[column] = pd.to_numeric(df[column], errors="coerce")
-    df["status"] = df["status"].astype("category")
-    return df

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
+from ..errors import ResumeRefused
 from ..jobs import Job
-from ..spec.model import LoadedSpec
-from ..spec.problems import SpecError
+from ..spec.loading import LoadedSpec
 from .journal import JOURNAL_NAME, JournalState, read_journal
 from .results import JobResult
 
@@ -17,10 +15,10 @@ from .results import JobResult
 def load_resume_state(run_dir: Path, loaded: LoadedSpec, *, force: bool) -> JournalState:
     """Read a run folder's journal; a spec that changed since the run began is refused unless forced."""
     if not (run_dir / JOURNAL_NAME).is_file():
-        raise SpecError.single(str(run_dir), "--resume", f"not a run folder: it has no {JOURNAL_NAME}")
+        raise ResumeRefused.single(str(run_dir), "--resume", f"not a run folder: it has no {JOURNAL_NAME}")
     state = read_journal(run_dir)
     if state.spec_hash is not None and state.spec_hash != loaded.spec_hash() and not force:
-        raise SpecError.single(
+        raise ResumeRefused.single(
             loaded.source,
             "--resume",
             f"the spec changed since {run_dir.name} began (see its spec.yaml): resuming would mix two "
@@ -34,12 +32,3 @@ def final_results(run_dir: Path, jobs: Iterable[Job]) -> list[JobResult]:
     """Exactly one result per job of the spec that has one, in job order, from the journal."""
     state = read_journal(run_dir)
     return [state.results[job.job_id] for job in jobs if job.job_id in state.results]
-
-
-def previous_manifest(run_dir: Path) -> dict[str, Any]:
-    """The run folder's manifest as the last run left it (empty if unreadable)."""
-    try:
-        data = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -21,20 +21,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..clock import utc_now_iso
+from ..errors import RunFolderBusy
 from ..execution.outputs import path_part
 from ..redaction import redact
 from .journal import JOURNAL_NAME
-from .results import COLUMNS, JobResult
+from .manifest import Manifest, write_manifest
+from .results import COLUMNS, RESULTS_NAME, JobResult
 
 LOCK_NAME = ".lock"
-RESULTS_NAME = "results.csv"
 # JSON allows a lone surrogate (`"\ud800"` in a model's output) that UTF-8 cannot encode: written as
 # `\ud800`, which the journal's JSON reads back as the same text, rather than ending the run.
 UNENCODABLE = "backslashreplace"
-
-
-class RunFolderBusy(Exception):
-    """Another process is writing this run folder."""
 
 
 @contextmanager
@@ -124,6 +121,14 @@ class RunFolder:
         folder._acquire_lock()
         return folder
 
+    @classmethod
+    def at(cls, path: Path, input_columns: list[str], metadata_columns: list[str]) -> RunFolder:
+        """Make (or take, when empty) a locked run folder at exactly `path`: where `merge` writes."""
+        path.mkdir(parents=True, exist_ok=True)
+        folder = cls(path, input_columns, metadata_columns)
+        folder._acquire_lock()
+        return folder
+
     def _acquire_lock(self) -> None:
         # flock, not a marker file: the kernel releases it when the process dies, even by kill -9.
         handle = open(self.path / LOCK_NAME, "a+", encoding="utf-8")
@@ -157,6 +162,22 @@ class RunFolder:
         self.rewrite_results(kept or [])
         self._results = open(self.path / RESULTS_NAME, "a", encoding="utf-8", errors=UNENCODABLE, newline="")
         self._results_writer = csv.writer(self._results)
+
+    def open_merged(
+        self,
+        spec_yaml: str,
+        journals: Iterable[str],
+        model_refs: Mapping[str, str],
+        results: Iterable[JobResult],
+    ) -> None:
+        """Write a merged run: `spec.yaml`, the shards' journals one after another, and `results.csv`.
+
+        Each file is written whole and then moved into place, so a merge that fails leaves no half file.
+        """
+        self._model_refs = dict(model_refs)
+        _replace_text(self.path / "spec.yaml", redact(spec_yaml))
+        _replace_text(self.path / JOURNAL_NAME, "".join(journals))
+        self.rewrite_results(results)
 
     def rewrite_results(self, results: Iterable[JobResult]) -> None:
         """Replace `results.csv` atomically with these results (counts follow)."""
@@ -213,18 +234,10 @@ class RunFolder:
         """Where a job's output files go: `files/<model>/<row_id>/`, each name made safe (`path_part`)."""
         return self.path / "files" / path_part(model) / path_part(row_id)
 
-    def write_manifest(self, manifest: Mapping[str, Any]) -> None:
-        """Replace `manifest.json` atomically."""
-        data = {
-            "run_id": self.run_id,
-            **manifest,
-            "counts": self.counts,
-            "versions": package_versions(),
-        }
-        part = self.path / "manifest.json.part"
-        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-        part.write_text(redact(text) + "\n", encoding="utf-8", errors=UNENCODABLE)
-        os.replace(part, self.path / "manifest.json")
+    def write_manifest(self, manifest: Manifest) -> None:
+        """Replace `manifest.json` atomically, with this folder's run id, counts so far and versions."""
+        manifest.run_id, manifest.counts, manifest.versions = self.run_id, self.counts, package_versions()
+        write_manifest(self.path, manifest)
 
     def close(self) -> None:
         """Flush and close the journal and results, and release the lock."""
@@ -236,3 +249,9 @@ class RunFolder:
         lock, self._lock_handle = self._lock_handle, None
         if lock is not None:
             lock.close()  # releases the flock; the file stays, harmlessly
+
+
+def _replace_text(path: Path, text: str) -> None:
+    part = path.with_name(path.name + ".part")
+    part.write_text(text, encoding="utf-8", errors=UNENCODABLE)
+    os.replace(part, path)

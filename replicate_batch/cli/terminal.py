@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import TextIO
 
-from .redaction import redact
+from ..errors import ProblemsFound, ReplicateBatchError
+from ..redaction import redact
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
@@ -29,3 +30,13 @@ def printable(text: str) -> str:
 def say(text: str, file: TextIO | None = None) -> None:
     """Print `text` made printable, on `file` (default: standard output), and flush it."""
     print(printable(text), file=file, flush=True)
+
+
+def error_lines(error: ReplicateBatchError) -> list[str]:
+    """How the CLI shows a library error: each problem on its line, or the error's one-line message."""
+    if isinstance(error, ProblemsFound):
+        return [
+            *(f"error: {p}" for p in error.problems),
+            "nothing was run: fix the problems above and try again",
+        ]
+    return [f"error: {error}"]
