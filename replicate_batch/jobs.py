@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import values
 from .rows.rowset import Row, RowSet
 from .schema import ModelSchema
 from .spec.loading import LoadedSpec
-
-PASS_THROUGH_PREFIXES = ("http://", "https://", "data:")
 
 # A local file input: one file, or a list of files whose local ones are Paths (the rest sent as given).
 FileInput = Path | tuple[Path | str, ...]
@@ -56,20 +55,9 @@ def job_id_for(model: str, row_id: str, matrix: Mapping[str, Any], repeat: int) 
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def is_pass_through(value: Any) -> bool:
-    """Whether a value is a URL or data URI that goes to the model unchanged."""
-    return isinstance(value, str) and value.startswith(PASS_THROUGH_PREFIXES)
-
-
 def local_file(loaded: LoadedSpec, value: Any) -> Path | None:
-    """The existing local file a string input names, or None."""
-    if not isinstance(value, str) or not value or is_pass_through(value) or "\n" in value:
-        return None
-    try:
-        path = loaded.resolve_path(value)
-        return path if path.is_file() else None
-    except (OSError, ValueError):
-        return None
+    """The existing local file a string input names (relative to the spec's folder), or None."""
+    return values.local_file(value, loaded.base_dir)
 
 
 def build_input(model: ResolvedModel, row: Row, combo: Mapping[str, Any]) -> dict[str, Any]:

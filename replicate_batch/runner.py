@@ -2,7 +2,7 @@
 
 The library prints nothing here: notes, warnings and the summary table come back in `RunSummary` (or
 through `on_note` as they are found); the progress display (preparation aside) is the only output,
-on `stderr`, and `quiet` turns it off.
+on `stderr`, and `quiet` turns it off. (About 300 lines: `run_batch` and its steps, each short.)
 """
 
 from __future__ import annotations

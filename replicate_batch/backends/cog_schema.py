@@ -8,6 +8,9 @@ writes the same document by inspecting the predictor with cog 0.23.1's private `
 `format: uri` for files, and `x-cog-streaming` on `/predictions` when `run()`/`predict()` carries
 `@cog.streaming`. Only the schemas the paths refer to are included; coglet reads no others.
 
+Over 300 lines because it mirrors one program (the Go CLI's schema writer) end to end; the layout
+of the document (`_document`) could move to a module of its own.
+
 Usage: `python -m replicate_batch.backends.cog_schema path/to/model`, or
 `write_openapi_schema(model_dir)`,
 which runs that command in a subprocess so the model's imports never reach the caller's process.

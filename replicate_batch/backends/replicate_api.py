@@ -1,4 +1,8 @@
-"""Replicate's hosted API through the official `replicate` client: the only module that imports it."""
+"""Replicate's hosted API through the official `replicate` client: the only module that imports it.
+
+Over 300 lines because every call's errors are translated here, in one place, into the BackendError
+family (429s, 5xx, lost answers, unreadable answers); the two connection pools could move out.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,23 @@
-"""One job from create to downloaded files: retries, polling, timeout, interrupt. Returns data."""
+"""One job from create to downloaded files: retries, polling, timeout, interrupt. Returns data.
+
+What never pays twice lives here. A job goes through these states (`run_job`):
+
+    waiting      for its model's slot (`concurrency:` of the entry), then for a create token (rate limit)
+    creating     "creating" journaled with the exact input *before* the request is sent (`_sending`)
+    created      the id is known: "created" journaled, the prediction is `in_flight`, polled to its end
+    downloading  its output files fetched into files/; then the JobResult is returned, never raised
+
+A create whose answer is lost (`Unreachable`) may exist: it is looked up by its input before anything
+is created again (`_recover_lost_create`). On an interrupt (`stop`), predictions in flight are
+canceled and creates still waiting for their answer are abandoned and looked up (`abandon_creates`).
+On `--resume` a job the journal shows as created is picked up (`_adopt`): polled by id, or looked up
+by the input journaled before its create; one whose files the server deleted is created anew
+(`_OutputsGone`).
+
+Over 300 lines because these states share one lock and one set of books (`_sending`, `_creating`,
+`in_flight`, `_abandoned`); the interrupt path (`abandon_creates`, `cancel_in_flight`) is the part
+that could move out.
+"""
 
 from __future__ import annotations
 

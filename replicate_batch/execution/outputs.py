@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ..schema import OutputKind
+from ..values import is_link
 
-FILE_PREFIXES = ("https://", "http://", "data:")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 # Names under files/: each at most this long (a `.part` suffix still fits any file system's 255).
@@ -74,7 +74,7 @@ def split_output(output: Any, kind: OutputKind) -> SplitOutput:
     urls: list[str] = []
 
     def walk(value: Any, files_expected: bool) -> Any:
-        if isinstance(value, str) and value.startswith(FILE_PREFIXES) and files_expected:
+        if isinstance(value, str) and is_link(value) and files_expected:
             urls.append(value)
             return _FileMarker(len(urls) - 1)
         if isinstance(value, list):

@@ -9,20 +9,8 @@ from pathlib import Path
 
 from .compare import COMPARE_NAME, Comparison, FileChange, StatusChange, model_rows
 from .page import media_kind, relative_href
-from .page_html import CSP, STYLE
-
-EXTRA_STYLE = """
-section{max-width:1200px}
-.entry{border-left:4px solid var(--line);padding:4px 8px;margin:6px 0}
-.entry.bad{border-left-color:var(--bad);color:inherit;background:#fff0f0}
-.entry.good{border-left-color:var(--ok)}
-.label{font-weight:600}
-pre.diff{font:12px/1.4 ui-monospace,monospace;background:var(--bg);padding:4px;margin:4px 0;
- white-space:pre-wrap;overflow-wrap:anywhere}
-.add{color:var(--ok)}.del{color:var(--bad)}
-.pair{display:flex;gap:12px;align-items:flex-start;margin-top:4px}
-.pair figure{margin:0}.pair figcaption{font-size:12px;color:var(--muted)}
-"""
+from .page_html import CSP
+from .static import static_text
 
 
 def _href(run_path: Path, relative: str, output: Path) -> str:
@@ -89,7 +77,9 @@ def render_comparison(c: Comparison, output: Path) -> str:
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
 <title>compare {escape(c.run_a.run_id)} → {escape(c.run_b.run_id)}</title>
-<style>{STYLE}{EXTRA_STYLE}</style></head>
+<style>
+{static_text("report.css")}
+{static_text("compare.css")}</style></head>
 <body>
 <header><h1>{escape(c.run_a.run_id)} → {escape(c.run_b.run_id)}</h1>
 <div class="meta-line">A: {a} · B: {b} · {c.matched} jobs in both, {len(c.only_a)} only in A,

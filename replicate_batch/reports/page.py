@@ -22,9 +22,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+from ..values import is_url, local_file
 from .page_html import render_page
 from .records import RunRecords, as_cell, load_run, pretty_output, read_results
-from .selection import MAX_JOBS, RunShape, Selection, select_jobs, survey
+from .selection import MAX_JOBS, GroupKey, RunShape, Selection, select_jobs, survey
 from .stats import seconds
 
 REPORT_NAME = "report.html"
@@ -84,7 +85,7 @@ class _InputFiles:
         return [name, value, *self._seen[value]]
 
     def _describe(self, value: str) -> list[Any]:
-        if value.startswith(("http://", "https://")):
+        if is_url(value):
             return ["url", value]  # shown as a link: the page itself never loads it
         if value.startswith("data:image/"):
             return ["svg" if value.startswith("data:image/svg") else "image", value]
@@ -103,12 +104,11 @@ class _InputFiles:
         return [shown, relative_href(os.path.relpath(path, self.run.path))]
 
     def _local_file(self, value: str) -> Path | None:
-        if self.base_dir is None or not value or "\n" in value or len(value) > 1024:
+        if self.base_dir is None or len(value) > 1024:
             return None
+        path = local_file(value, self.base_dir)
         try:
-            path = Path(value).expanduser()
-            path = path if path.is_absolute() else self.base_dir / path
-            return path.resolve() if path.is_file() else None
+            return path.resolve() if path is not None else None
         except (OSError, ValueError):
             return None
 
@@ -169,11 +169,10 @@ def page_data(run: RunRecords, shape: RunShape | None = None) -> dict[str, Any]:
         values = run.matrix_values(record)
         return tuple(matrix[k].index(values[k]) if values.get(k) in matrix[k] else -1 for k in keys)
 
-    groups: dict[tuple[str, str, tuple[str, ...]], list[int]] = {}
+    groups: dict[GroupKey, list[int]] = {}
     jobs: list[dict[str, Any]] = []
     for index, record in enumerate(run.results):
-        key = (record["row_id"], record.get("repeat", "0"), tuple(record[f"input.{k}"] for k in shared))
-        groups.setdefault(key, []).append(index)
+        groups.setdefault(shape.group_key(record), []).append(index)
         output, is_json = pretty_output(record.get("output", ""))
         own = {k: v for k, v in run.matrix_values(record).items() if k not in shared}
         jobs.append(
@@ -191,7 +190,7 @@ def page_data(run: RunRecords, shape: RunShape | None = None) -> dict[str, Any]:
             }
         )
 
-    def group_order(item: tuple[tuple[str, str, tuple[str, ...]], list[int]]) -> tuple[Any, ...]:
+    def group_order(item: tuple[GroupKey, list[int]]) -> tuple[Any, ...]:
         (row_id, repeat, _), members = item
         first = run.results[members[0]]
         return (row_rank[row_id], row_id, rank(first, shared), int(repeat or 0))
