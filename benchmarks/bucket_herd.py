@@ -20,7 +20,7 @@ from typing import Any
 from harness import load_line, machine_line, table
 
 from replicate_batch.clock import Clock
-from replicate_batch.ratelimit import TokenBucket
+from replicate_batch.execution.ratelimit import TokenBucket
 
 BUDGET = 2500
 

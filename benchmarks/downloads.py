@@ -42,7 +42,7 @@ from harness import (
 
 FILES_PER_PREDICTION = 4
 FILE_MB = 5
-CHUNK_BYTES = 256 * 1024  # as replicate_batch.download
+CHUNK_BYTES = 256 * 1024  # as replicate_batch.execution.download
 # One blob shared by every output: the emulator keeps outputs in memory and bytes(blob) is blob.
 BLOB = bytes(range(256)) * (FILE_MB * 2**20 // 256)
 

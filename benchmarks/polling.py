@@ -78,8 +78,8 @@ def run_runner(config: dict[str, Any]) -> None:
     """Child: the runner on `jobs` rows at `concurrency`, with the scenario's sync wait and budget."""
     backends = None
     if config["sync_wait_s"] is not None:
-        from replicate_batch.backend import Backend
-        from replicate_batch.hosted import ReplicateBackend
+        from replicate_batch.backends.base import Backend
+        from replicate_batch.backends.replicate_api import ReplicateBackend
 
         def backends(loaded: Any, *, concurrency: int, clock: Any) -> list[Backend]:
             """As `make_backends` builds them, with a shorter `Prefer: wait` (not a setting)."""

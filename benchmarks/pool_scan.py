@@ -5,8 +5,9 @@
 `httpcore.ConnectionPool._assign_requests_to_connections` runs under the pool's lock on every
 request start and every response close. For each idle connection it evaluates
 `len([c.is_idle() for c in self._connections])`, a list over all connections, so one call costs
-O(connections x idle). `replicate_batch.hosted` therefore keeps at most `CREATE_KEEPALIVE` (100)
-idle connections in the create pool and polls through a 16-connection pool of its own; before that,
+O(connections x idle). `replicate_batch.backends.replicate_api` therefore keeps at most
+`CREATE_KEEPALIVE` (100) idle connections in the create pool and polls through a 16-connection pool
+of its own; before that,
 at concurrency 500 every request paid the full scan twice. This measures one call with fake
 connections (no network).
 """

@@ -30,14 +30,14 @@ MODELS_PER_ROW = 4  # tests/sample_runs.py SYNTHETIC_MODELS
 
 def run_imports_only(config: dict[str, Any]) -> None:
     """Child: the floor, the package and its report module imported."""
-    import replicate_batch.report  # noqa: F401
+    import replicate_batch.reports.page  # noqa: F401
 
     emit(child_figures(write_s=0.0, report_mb=0.0, embedded=0))
 
 
 def run_write_report(config: dict[str, Any]) -> None:
     """Child: write the report of one run folder and report the peak RSS and the time it took."""
-    from replicate_batch.report import write_report
+    from replicate_batch.reports.page import write_report
 
     started = time.perf_counter()
     path = write_report(config["run_dir"])

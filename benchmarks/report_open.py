@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright
 
-from replicate_batch.report import write_report
+from replicate_batch.reports.page import write_report
 from tests.browser import launch_chromium
 from tests.sample_runs import write_synthetic_run
 

@@ -1,14 +1,25 @@
-"""Run model predictions in bulk on Replicate or local Cog servers, and keep every result."""
+"""Run model predictions in bulk on Replicate or local Cog servers, and keep every result.
 
-from .problems import Problem, SpecError
-from .results import JobResult, load_results
-from .runner import Interrupted, RunSummary, run_batch
-from .spec import BatchSpec, load_spec
+Importing the package is cheap: pandas loads when `load_results` is first called, the Replicate
+client and Cog when a run first needs them.
+"""
+
+import typing as _typing
+
+from .errors import Interrupted, Problem, SpecError
+from .runfolder.results import JobResult
+from .runner import RunSummary, run_batch
+from .spec.loading import LoadedSpec, load_spec
+from .spec.model import BatchSpec
+
+if _typing.TYPE_CHECKING:
+    from .reports.dataframe import load_results
 
 __all__ = [
     "BatchSpec",
     "Interrupted",
     "JobResult",
+    "LoadedSpec",
     "Problem",
     "RunSummary",
     "SpecError",
@@ -16,3 +27,15 @@ __all__ = [
     "load_spec",
     "run_batch",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name == "load_results":  # pandas is imported here, on first use, not with the package
+        from .reports.dataframe import load_results
+
+        return load_results
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "load_results"})

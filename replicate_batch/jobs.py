@@ -10,18 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .rows import Row, Rows
+from . import values
+from .rows.rowset import Row, RowSet
 from .schema import ModelSchema
-from .spec import LoadedSpec
-
-PASS_THROUGH_PREFIXES = ("http://", "https://", "data:")
+from .spec.loading import LoadedSpec
 
 # A local file input: one file, or a list of files whose local ones are Paths (the rest sent as given).
 FileInput = Path | tuple[Path | str, ...]
 
 
 @dataclass(frozen=True)
-class ModelPlan:
+class ResolvedModel:
     """What the runner knows about one model entry once it has been resolved."""
 
     index: int
@@ -56,23 +55,12 @@ def job_id_for(model: str, row_id: str, matrix: Mapping[str, Any], repeat: int) 
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def is_pass_through(value: Any) -> bool:
-    """Whether a value is a URL or data URI that goes to the model unchanged."""
-    return isinstance(value, str) and value.startswith(PASS_THROUGH_PREFIXES)
-
-
 def local_file(loaded: LoadedSpec, value: Any) -> Path | None:
-    """The existing local file a string input names, or None."""
-    if not isinstance(value, str) or not value or is_pass_through(value) or "\n" in value:
-        return None
-    try:
-        path = loaded.resolve_path(value)
-        return path if path.is_file() else None
-    except (OSError, ValueError):
-        return None
+    """The existing local file a string input names (relative to the spec's folder), or None."""
+    return values.local_file(value, loaded.base_dir)
 
 
-def build_input(model: ModelPlan, row: Row, combo: Mapping[str, Any]) -> dict[str, Any]:
+def build_input(model: ResolvedModel, row: Row, combo: Mapping[str, Any]) -> dict[str, Any]:
     """Defaults, then the row's values the model takes, then matrix values; CSV strings converted."""
     values: dict[str, Any] = dict(model.defaults)
     for key, value in row.values.items():
@@ -87,7 +75,7 @@ def build_input(model: ModelPlan, row: Row, combo: Mapping[str, Any]) -> dict[st
     return values
 
 
-def find_files(loaded: LoadedSpec, model: ModelPlan, values: Mapping[str, Any]) -> dict[str, FileInput]:
+def find_files(loaded: LoadedSpec, model: ResolvedModel, values: Mapping[str, Any]) -> dict[str, FileInput]:
     """The inputs of a job that are local files to send as files, or lists holding some."""
     found: dict[str, FileInput] = {}
     fields = model.schema.inputs
@@ -130,7 +118,7 @@ def matrix_combinations(matrix: Mapping[str, Sequence[Any]], keys: Sequence[str]
     return [dict(zip(keys, values)) for values in itertools.product(*(matrix[k] for k in keys))]
 
 
-def expand_jobs(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Rows) -> Iterator[Job]:
+def expand_jobs(loaded: LoadedSpec, models: Sequence[ResolvedModel], rows: RowSet) -> Iterator[Job]:
     """Yield every job in a stable order: model, row, matrix combination, repeat.
 
     The rows are read once per model, as the run reaches that model's jobs.
@@ -157,7 +145,7 @@ def expand_jobs(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Rows) -> 
                     index += 1
 
 
-def count_jobs(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Rows) -> dict[str, int]:
+def count_jobs(loaded: LoadedSpec, models: Sequence[ResolvedModel], rows: RowSet) -> dict[str, int]:
     """Jobs per model, without expanding them or reading the rows."""
     counts = {}
     for model in models:

@@ -13,6 +13,9 @@ their places merged and the values in brackets; a single row shows its value aft
 
     3 rows: rows.csv lines 4, 9-10: `steps` is above the maximum 50 for `flux` (80, 90, 120)
     rows.csv line 7: `steps` = 80 is above the maximum 50 for `flux`
+
+Just over 300 lines: the checks and the grouping of what they find share the places; the grouping
+(`_Findings`, `_shown`, `_places`) could move to a module of its own.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .jobs import ModelPlan, build_input, find_files, is_pass_through, local_file, local_paths
-from .problems import Problem, did_you_mean, show_value
-from .rows import Row, Rows
+from .errors import Problem
+from .jobs import ResolvedModel, build_input, find_files, local_file, local_paths
+from .rows.rowset import Row, RowSet
 from .schema import InputField, Mismatch
-from .spec import LoadedSpec
+from .spec.loading import LoadedSpec
+from .spec.problems import did_you_mean, show_value
+from .values import is_link
 
 MAX_PLACES_SHOWN = 6
 MAX_VALUES_SHOWN = 5
@@ -45,7 +50,7 @@ class Preflight:
     files: set[Path] = field(default_factory=set)  # local files the jobs send
 
 
-def check_models(loaded: LoadedSpec, models: Sequence[ModelPlan]) -> list[Problem]:
+def check_models(loaded: LoadedSpec, models: Sequence[ResolvedModel]) -> list[Problem]:
     """Each model's own `input:` keys must be its inputs; each matrix key must be some model's input."""
     problems = []
     for model in models:
@@ -75,7 +80,7 @@ def check_models(loaded: LoadedSpec, models: Sequence[ModelPlan]) -> list[Proble
     return problems
 
 
-def check_rows(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Rows) -> Preflight:
+def check_rows(loaded: LoadedSpec, models: Sequence[ResolvedModel], rows: RowSet) -> Preflight:
     """Row fields versus model inputs, then every value each model gets, grouped by problem.
 
     The rows are passed over once: a rows file is read again for every pass.
@@ -98,14 +103,14 @@ def check_rows(loaded: LoadedSpec, models: Sequence[ModelPlan], rows: Rows) -> P
     return result
 
 
-def _known_inputs(models: Sequence[ModelPlan]) -> list[str]:
+def _known_inputs(models: Sequence[ResolvedModel]) -> list[str]:
     return list(dict.fromkeys(name for m in models for name in (m.schema.inputs or {})))
 
 
 class _FieldCheck:
     """Fields no model takes are errors; fields some models skip are said once per model and field."""
 
-    def __init__(self, loaded: LoadedSpec, models: Sequence[ModelPlan]) -> None:
+    def __init__(self, loaded: LoadedSpec, models: Sequence[ResolvedModel]) -> None:
         self.matrix = loaded.spec.matrix
         self.models = models
         self.known = _known_inputs(models)
@@ -150,7 +155,9 @@ class _ModelCheck:
     Also gathers the local files this model's jobs send, exactly as `expand_jobs` finds them.
     """
 
-    def __init__(self, loaded: LoadedSpec, model: ModelPlan, readable: dict[Path, Mismatch | None]) -> None:
+    def __init__(
+        self, loaded: LoadedSpec, model: ResolvedModel, readable: dict[Path, Mismatch | None]
+    ) -> None:
         self.loaded = loaded
         self.model = model
         self.readable = readable
@@ -189,7 +196,7 @@ class _ModelCheck:
             self.findings.add(self.model.name, key, mismatch, place, in_row, value)
 
 
-def _required(model: ModelPlan, spec_field: InputField, row: Row) -> Mismatch:
+def _required(model: ResolvedModel, spec_field: InputField, row: Row) -> Mismatch:
     hint = f": give it in every row or in models[{model.index}].input"
     if row.from_csv:
         hint += " (an empty CSV cell counts as not given)"
@@ -222,7 +229,7 @@ def _mismatch(
 def _file_mismatch(loaded: LoadedSpec, value: Any, readable: dict[Path, Mismatch | None]) -> Mismatch | None:
     if not isinstance(value, str):
         return Mismatch("is not a file path or URL")
-    if is_pass_through(value):
+    if is_link(value):
         return None
     try:
         path = loaded.resolve_path(value)

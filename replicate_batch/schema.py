@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from .problems import did_you_mean, show_value
+from .spec.problems import did_you_mean, show_value
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError

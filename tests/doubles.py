@@ -8,9 +8,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from replicate_batch.backend import Backend, ModelInfo, OnCreated, Prediction, RequestFailed
+from replicate_batch.backends.base import Backend, ModelInfo, OnCreated, Prediction
 from replicate_batch.clock import Clock, utc_now_iso
-from replicate_batch.spec import LoadedSpec
+from replicate_batch.errors import RequestFailed
+from replicate_batch.spec.loading import LoadedSpec
 
 PROMPT_SCHEMA: Mapping[str, Any] = {
     "openapi": "3.0.2",

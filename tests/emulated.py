@@ -38,7 +38,6 @@ def run_scaled(spec: Any, output_dir: Path, **options: Any) -> RunSummary:
         spec,
         output_dir=output_dir,
         clock=Clock(time_scale=SCALE),
-        stdout=io.StringIO(),
         stderr=io.StringIO(),
         **options,
     )

@@ -10,7 +10,7 @@ import wave
 import zlib
 from pathlib import Path
 
-from replicate_batch.results import COLUMNS
+from replicate_batch.runfolder.results import COLUMNS
 
 __all__ = ["solid_png", "tone_wav", "write_synthetic_run"]
 

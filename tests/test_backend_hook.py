@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 
 import pytest
@@ -34,7 +33,6 @@ def test_a_double_runs_every_job_once_with_bounded_concurrency(tmp_path: Path) -
         output_dir=tmp_path / "out",
         concurrency=6,
         quiet=True,
-        stdout=io.StringIO(),
         backends=instant_backends(made),
     )
     assert summary.exit_code == 0
@@ -54,9 +52,7 @@ def test_failed_predictions_from_a_double_are_rows_and_exit_1(tmp_path: Path) ->
         "models": [{"ref": "acme/one"}],
         "inputs": str(_rows(tmp_path / "rows.csv", ["fine", "please fail", "fine too"])),
     }
-    summary = run_batch(
-        spec, output_dir=tmp_path / "out", quiet=True, stdout=io.StringIO(), backends=instant_backends()
-    )
+    summary = run_batch(spec, output_dir=tmp_path / "out", quiet=True, backends=instant_backends())
     assert summary.exit_code == 1
     assert summary.counts == {"succeeded": 2, "failed": 1}
     assert summary.run_dir is not None

@@ -17,7 +17,7 @@ import yaml
 from replicate_batch import load_results, run_batch
 from replicate_batch.cli import main
 from replicate_batch.clock import Clock
-from replicate_batch.run_records import load_run
+from replicate_batch.reports.records import load_run
 from tests.emulated import SCALE, emulated
 from tests.emulator_models import prop
 from tests.replicate_emulator import ModelDef, PredictContext
@@ -60,7 +60,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path,
                 spec_path,
                 output_dir=base / name,
                 clock=Clock(time_scale=SCALE),
-                stdout=io.StringIO(),
                 stderr=stderr,
             )
             assert summary.exit_code == 0 and summary.run_dir is not None, stderr.getvalue()

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from replicate_batch.cog_schema import SCHEMA_PATH, CogSchemaError, write_openapi_schema
+from replicate_batch.backends.cog_schema import SCHEMA_PATH, write_openapi_schema
+from replicate_batch.errors import CogSchemaError
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = sorted(

@@ -11,9 +11,9 @@ from urllib.parse import unquote
 import pytest
 import yaml
 
-from replicate_batch import cli
+from replicate_batch.cli import compare as compare_cli
 from replicate_batch.cli import main
-from replicate_batch.compare import DIFF_LINES, text_diff
+from replicate_batch.reports.compare import DIFF_LINES, text_diff
 from tests.emulated import emulated, run_scaled
 
 MODELS = ["acme/echo", {"ref": "acme/imagegen", "input": {"num_outputs": 1}}]
@@ -133,7 +133,7 @@ def test_an_internal_error_is_never_read_as_new_failures(
     def broken(*runs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cli, "compare_runs", broken)
+    monkeypatch.setattr(compare_cli, "compare_runs", broken)
     code, out, err = compare(capsys, *runs)
     assert (code, out) == (2, "")  # not 1, which a scheduled sweep reads as "new failures"
     assert "RuntimeError: a bug" in err

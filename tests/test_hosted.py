@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from replicate_batch import load_results, run_batch
+from replicate_batch.backends.replicate_api import POLL_CONNECTIONS
 from replicate_batch.cli import main
 from replicate_batch.clock import Clock
-from replicate_batch.hosted import POLL_CONNECTIONS
-from replicate_batch.results import COLUMNS
+from replicate_batch.runfolder.results import COLUMNS
 from tests.clocks import FakeClock
 from tests.emulated import SCALE, TOKEN, run_scaled
 from tests.emulator_models import fake_png

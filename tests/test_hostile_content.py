@@ -16,8 +16,8 @@ import pytest
 
 from replicate_batch import load_results
 from replicate_batch.cli import main
+from replicate_batch.cli.terminal import printable
 from replicate_batch.redaction import REDACTED, redact
-from replicate_batch.terminal import printable
 from tests.emulated import TOKEN, emulated
 from tests.replicate_emulator import Emulator, Fault
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from replicate_batch import strict_yaml
-from replicate_batch.problems import SpecError, show_value
-from replicate_batch.rows import load_rows
-from replicate_batch.spec import load_spec
+from replicate_batch.errors import SpecError
+from replicate_batch.rows.rowset import load_rows
+from replicate_batch.spec import strict_yaml
+from replicate_batch.spec.loading import load_spec
+from replicate_batch.spec.problems import show_value
 
 MEMORY_CAP = 1 << 30  # bytes of address space for the child: a dry run needs about a tenth of it
 DEADLINE_S = 30  # a child still running then is killed and the test fails

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import requests
 
-from replicate_batch.cog_schema import SCHEMA_PATH, write_openapi_schema
-from replicate_batch.cog_server import CogProcess
+from replicate_batch.backends.cog_process import CogProcess
+from replicate_batch.backends.cog_schema import SCHEMA_PATH, write_openapi_schema
 
 JUDGE = Path(__file__).resolve().parents[1] / "examples" / "models" / "judge"
 QUESTION = "Is the answer correct? Reply A (yes) or B (no)."

@@ -7,7 +7,14 @@ import re
 
 import pytest
 
-from replicate_batch.outputs import MAX_NAME_BYTES, file_name, file_names, path_part, split_output, tag_for
+from replicate_batch.execution.outputs import (
+    MAX_NAME_BYTES,
+    file_name,
+    file_names,
+    path_part,
+    split_output,
+    tag_for,
+)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import pytest
 
-from replicate_batch.paired import (
+from replicate_batch.scoring.statistics.paired import (
     DRAWS,
     EXACT_FLIPS,
     PairedResult,

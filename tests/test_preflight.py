@@ -15,12 +15,12 @@ import pytest
 import yaml
 
 from replicate_batch.cli import main
-from replicate_batch.jobs import ModelPlan
+from replicate_batch.jobs import ResolvedModel
 from replicate_batch.plan import describe_plan, limit_counts, rounds_needed
 from replicate_batch.preflight import check_rows
-from replicate_batch.rows import load_rows
+from replicate_batch.rows.rowset import load_rows
 from replicate_batch.schema import UNCHECKED, parse_schema
-from replicate_batch.spec import parse_spec
+from replicate_batch.spec.loading import parse_spec
 from tests.emulated import TOKEN, emulated
 from tests.replicate_emulator import Emulator, ModelDef
 
@@ -626,7 +626,7 @@ def test_a_model_without_schema_gets_text_that_looks_like_a_path(tmp_path: Path)
         },
         path=tmp_path / "eval.yaml",
     )
-    model = ModelPlan(0, "gpu-box", "url:http://gpu-box:5000", UNCHECKED, {}, ())
+    model = ResolvedModel(0, "gpu-box", "url:http://gpu-box:5000", UNCHECKED, {}, ())
     checked = check_rows(loaded, [model], load_rows(loaded))
     assert checked.problems == []
     assert checked.files == {tmp_path / "real.png"}

@@ -26,7 +26,6 @@ def test_in_flight_counts_predictions_not_jobs_waiting_for_a_slot(emu: Emulator,
         output_dir=tmp_path,
         concurrency=concurrency,
         clock=Clock(time_scale=SCALE),
-        stdout=io.StringIO(),
         stderr=stderr,
     )
     assert summary.exit_code == 0

@@ -1,6 +1,6 @@
 import pytest
 
-from replicate_batch.ratelimit import TokenBucket
+from replicate_batch.execution.ratelimit import TokenBucket
 
 from .clocks import FakeClock
 

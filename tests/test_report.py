@@ -8,7 +8,6 @@ The browser is Debian's `chromium`, driven by Playwright; the browser tests skip
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -21,8 +20,9 @@ import yaml
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from replicate_batch.cli import main
-from replicate_batch.report import REPORT_NAME, page_data, try_write_report, write_report
-from replicate_batch.run_records import RunRecords, load_run
+from replicate_batch.reports.page import REPORT_NAME, page_data, try_write_report, write_report
+from replicate_batch.reports.records import RunRecords, load_run
+from replicate_batch.runfolder.manifest import Manifest
 from tests.browser import launch_chromium
 from tests.emulated import emulated, run_scaled
 from tests.emulator_models import prop
@@ -316,9 +316,9 @@ def test_a_spec_file_named_report_is_still_a_spec(
 
 
 def test_a_report_that_cannot_be_written_is_a_warning(tmp_path: Path) -> None:
-    stream = io.StringIO()
-    assert try_write_report(tmp_path, stream) is None
-    assert stream.getvalue().startswith(f"warning: {REPORT_NAME} was not written: ")
+    path, warning = try_write_report(tmp_path)
+    assert path is None
+    assert warning.startswith(f"{REPORT_NAME} was not written: ")
 
 
 def record(model: str, row_id: str, seed: str, status: str = "succeeded") -> dict[str, str]:
@@ -337,7 +337,7 @@ def record(model: str, row_id: str, seed: str, status: str = "succeeded") -> dic
 
 def test_grid_rows_split_by_matrix_values_that_every_model_takes(tmp_path: Path) -> None:
     def grid(records: list[dict[str, str]]) -> list[tuple[str, list[str], list[list[str]]]]:
-        run = RunRecords(tmp_path, records, {}, {"matrix": {"seed": [1, 2]}}, ["prompt", "seed"], [])
+        run = RunRecords(tmp_path, records, Manifest(), {"matrix": {"seed": [1, 2]}}, ["prompt", "seed"], [])
         data = page_data(run)
         labels = [[data["jobs"][k]["m"] for cell in row["c"] for k in cell] for row in data["rows"]]
         return [(row["l"], row["t"], labels[n]) for n, row in enumerate(data["rows"])]
@@ -359,7 +359,7 @@ def test_a_run_cut_short_mid_line_still_gets_a_report(tmp_path: Path) -> None:
     with open(run_dir / "results.csv", "a", encoding="utf-8") as results:
         results.write("synthetic,00ff,painter,acme/painter,,4,0,succ")  # killed while writing
     assert len(load_run(run_dir).results) == 12
-    assert try_write_report(run_dir, io.StringIO()) == run_dir / REPORT_NAME
+    assert try_write_report(run_dir) == (run_dir / REPORT_NAME, "")
 
 
 def _scripted_files(inputs: dict[str, Any], ctx: PredictContext) -> list[str]:

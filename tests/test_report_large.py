@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from replicate_batch.report import write_report
-from replicate_batch.report_selection import FAILED_SHARE, MAX_JOBS, survey
-from replicate_batch.run_records import load_run, model_stats
+from replicate_batch.reports.page import write_report
+from replicate_batch.reports.records import load_run, model_stats
+from replicate_batch.reports.selection import FAILED_SHARE, MAX_JOBS, survey
 from tests.sample_runs import write_synthetic_run
 
 MODELS = 4  # jobs per grid row in the synthetic runs

@@ -21,8 +21,8 @@ import yaml
 from replicate_batch import load_results, run_batch
 from replicate_batch.cli import main
 from replicate_batch.clock import Clock
-from replicate_batch.journal import journal_events as read_journal_events
-from replicate_batch.runfolder import RunFolder
+from replicate_batch.runfolder.journal import journal_events as read_journal_events
+from replicate_batch.runfolder.writer import RunFolder
 from tests.emulated import SCALE, emulated
 from tests.emulator_models import fake_png
 from tests.replicate_emulator import UNTIL_REMOVED, Emulator, Fault, ModelDef
@@ -124,9 +124,7 @@ def assert_complete(run_dir: Path, rows: int) -> pd.DataFrame:
 
 def resume_scaled(spec: Path, run_dir: Path, time_scale: float = SCALE) -> int:
     """Resume on the scaled clock: a create the dead run had in flight may be waited for (75.5 s)."""
-    summary = run_batch(
-        spec, resume=run_dir, clock=Clock(time_scale), stdout=io.StringIO(), stderr=io.StringIO()
-    )
+    summary = run_batch(spec, resume=run_dir, clock=Clock(time_scale), stderr=io.StringIO())
     return summary.exit_code
 
 
@@ -166,7 +164,7 @@ def test_resume_picks_up_running_predictions_by_id(
     runner.communicate(timeout=10)
     created = {e["job_id"]: e["prediction_id"] for e in journal_events(run_dir) if e["event"] == "created"}
     assert all(not state.is_terminal for state in emu.predictions.values())
-    summary = run_batch(spec, resume=run_dir, clock=Clock(SCALE), stdout=io.StringIO(), stderr=io.StringIO())
+    summary = run_batch(spec, resume=run_dir, clock=Clock(SCALE), stderr=io.StringIO())
     assert summary.exit_code == 0
     df = assert_complete(run_dir, 4)
     assert dict(zip(df.job_id, df.prediction_id)) == created
@@ -214,13 +212,11 @@ def test_a_lost_create_is_looked_up_again_on_resume(emu: Emulator, tmp_path: Pat
     emu.add_fault(Fault("create", drop=True, after=True))
     emu.add_fault(Fault("list", status=500, times=1000))
     spec = write_spec(tmp_path, 1, retry={"initial_wait": 0.05, "max_attempts": 2})
-    first = run_batch(spec, clock=Clock(SCALE), stdout=io.StringIO(), stderr=io.StringIO())
+    first = run_batch(spec, clock=Clock(SCALE), stderr=io.StringIO())
     assert first.exit_code == 1
     assert "could not be looked up" in load_results(first.run_dir).error[0]
     emu.clear_faults()  # the list endpoint works again
-    again = run_batch(
-        spec, resume=first.run_dir, clock=Clock(SCALE), stdout=io.StringIO(), stderr=io.StringIO()
-    )
+    again = run_batch(spec, resume=first.run_dir, clock=Clock(SCALE), stderr=io.StringIO())
     assert again.exit_code == 0
     assert_complete(first.run_dir, 1)
     assert emu.count("create") == 1 and len(emu.predictions) == 1
@@ -232,7 +228,7 @@ def test_a_failed_download_is_fetched_again_by_id_on_resume_never_created_again(
     second_file = Fault("download", status=503, times=UNTIL_REMOVED, match=lambda r: "/out-1" in r["path"])
     emu.add_fault(second_file)
     spec = write_spec(tmp_path, 2)
-    first = run_batch(spec, clock=Clock(SCALE), stdout=io.StringIO(), stderr=io.StringIO())
+    first = run_batch(spec, clock=Clock(SCALE), stderr=io.StringIO())
     assert first.exit_code == 1 and first.run_dir is not None
     df = load_results(first.run_dir)
     assert set(df.status) == {"failed"}
@@ -258,7 +254,7 @@ def test_a_failed_download_is_created_again_only_when_the_server_no_longer_has_i
 ) -> None:
     failing = emu.add_fault(Fault("download", status=503, times=UNTIL_REMOVED))
     spec = write_spec(tmp_path, 1)
-    first = run_batch(spec, clock=Clock(SCALE), stdout=io.StringIO(), stderr=io.StringIO())
+    first = run_batch(spec, clock=Clock(SCALE), stderr=io.StringIO())
     assert first.exit_code == 1 and first.run_dir is not None
     [old_id] = load_results(first.run_dir).prediction_id
     emu.remove_fault(failing)

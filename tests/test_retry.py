@@ -2,9 +2,9 @@ import random
 
 import pytest
 
-from replicate_batch.backend import RequestFailed, Throttled
-from replicate_batch.retry import ModelFailed, RetryPolicy
-from replicate_batch.spec import RetrySpec
+from replicate_batch.errors import ModelFailed, RequestFailed, Throttled
+from replicate_batch.execution.retry import RetryPolicy
+from replicate_batch.spec.model import RetrySpec
 
 from .clocks import FakeClock
 

@@ -14,19 +14,18 @@ from typing import Any
 import pytest
 
 from replicate_batch import load_results, run_batch
-from replicate_batch.backend import OnCreated, Prediction
-from replicate_batch.rowfile import RowsChanged
-from replicate_batch.rows import Row, Rows, load_rows
-from replicate_batch.runner import RunStopped
-from replicate_batch.spec import parse_spec
+from replicate_batch.backends.base import OnCreated, Prediction
+from replicate_batch.errors import RowsChanged, RunStopped
+from replicate_batch.rows.rowset import Row, RowSet, load_rows
+from replicate_batch.spec.loading import parse_spec
 from tests.doubles import InstantBackend
 
 
-def _load(tmp_path: Path, inputs: Any) -> Rows:
+def _load(tmp_path: Path, inputs: Any) -> RowSet:
     return load_rows(parse_spec({"models": ["acme/echo"], "inputs": inputs}, path=tmp_path / "s.yaml"))
 
 
-def _seen(rows: Rows) -> list[tuple[str, dict[str, Any], dict[str, Any], str, bool]]:
+def _seen(rows: RowSet) -> list[tuple[str, dict[str, Any], dict[str, Any], str, bool]]:
     return [(r.id, dict(r.values), dict(r.metadata), r.place, r.from_csv) for r in rows]
 
 
@@ -186,13 +185,11 @@ def test_a_run_stops_cleanly_when_its_rows_file_changes_and_resumes_once_it_is_b
         made.append(InstantBackend("acme/two"))
         return list(made)
 
-    out = io.StringIO()
     with pytest.raises(RunStopped) as caught:
         run_batch(
             spec,
             output_dir=tmp_path / "out",
             concurrency=1,
-            stdout=out,
             stderr=io.StringIO(),
             backends=backends,
         )
@@ -202,7 +199,7 @@ def test_a_run_stops_cleanly_when_its_rows_file_changes_and_resumes_once_it_is_b
     changed, what_now = stopped.problems
     assert changed.message.startswith("rows.csv changed since the run first read it")
     assert f"continue with --resume {run_dir}" in what_now.message
-    assert f"run folder: {run_dir}" in out.getvalue()
+    assert stopped.summary.table.startswith("model")  # the CLI prints it, with the run folder
     results = load_results(run_dir)
     assert [b.creates for b in made] == [6, 0]
     assert sorted(results["row_id"]) == [f"r{i}" for i in range(6)]  # every job made was recorded
@@ -211,10 +208,8 @@ def test_a_run_stops_cleanly_when_its_rows_file_changes_and_resumes_once_it_is_b
     assert all(b.stopped for b in made)
 
     path.write_bytes(original)
-    summary = run_batch(spec, resume=run_dir, quiet=True, stdout=io.StringIO(), backends=backends)
-    clean = run_batch(
-        spec, output_dir=tmp_path / "clean", quiet=True, stdout=io.StringIO(), backends=backends
-    )
+    summary = run_batch(spec, resume=run_dir, quiet=True, backends=backends)
+    clean = run_batch(spec, output_dir=tmp_path / "clean", quiet=True, backends=backends)
     assert summary.exit_code == clean.exit_code == 0
     assert clean.run_dir is not None
     resumed = load_results(run_dir)  # rewritten in job order at the end of the resume

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import io
 import json
 import random
 import shutil
@@ -17,9 +16,9 @@ import pytest
 from PIL import Image
 
 from replicate_batch import load_results, run_batch
-from replicate_batch.backend import OnCreated, Prediction
-from replicate_batch.outputs import MAX_NAME_BYTES
-from replicate_batch.spec import LoadedSpec
+from replicate_batch.backends.base import OnCreated, Prediction
+from replicate_batch.execution.outputs import MAX_NAME_BYTES
+from replicate_batch.spec.loading import LoadedSpec
 from tests.doubles import InstantBackend
 from tests.emulated import emulated, run_scaled
 from tests.emulator_models import fake_png, standard_models
@@ -132,9 +131,7 @@ def test_a_run_that_crashes_is_not_marked_finished(tmp_path: Path) -> None:
 
     spec = {"models": ["acme/one"], "inputs": [{"prompt": "fine"}, {"prompt": "escape"}]}
     with pytest.raises(_Escape):
-        run_batch(
-            spec, output_dir=tmp_path, concurrency=1, quiet=True, stdout=io.StringIO(), backends=backends
-        )
+        run_batch(spec, output_dir=tmp_path, concurrency=1, quiet=True, backends=backends)
     (run_dir,) = tmp_path.iterdir()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "crashed"
@@ -185,7 +182,7 @@ def test_a_real_cog_model_writes_each_jobs_images_to_its_own_files(tmp_path: Pat
         "inputs": [{"id": row_id, "seed": seed} for seed, row_id in enumerate(row_ids)],
         "matrix": {"prompt": ["red/blue", "red:blue", LONG_PROMPT]},
     }
-    summary = run_batch(spec, output_dir=tmp_path / "runs", quiet=True, stdout=io.StringIO())
+    summary = run_batch(spec, output_dir=tmp_path / "runs", quiet=True)
     assert summary.exit_code == 0 and summary.run_dir is not None
     df = load_results(summary.run_dir)
     assert len(df) == len(row_ids) * 3 and set(df.status) == {"succeeded"}

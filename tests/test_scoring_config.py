@@ -21,7 +21,7 @@ from replicate_batch.scoring import (
     Scorer,
     parse_scorers,
 )
-from replicate_batch.strict_yaml import load_yaml
+from replicate_batch.spec.strict_yaml import load_yaml
 from tests.scoring_helpers import MODELS, ROW_FIELDS
 
 DESIGN_EXAMPLE = r"""

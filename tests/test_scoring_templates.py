@@ -145,7 +145,7 @@ def test_values_as_text_are_json_except_text_and_null(value: Any, text: str) -> 
 
 
 def test_a_rows_fields_are_its_id_values_and_metadata() -> None:
-    from replicate_batch.rows import Row
+    from replicate_batch.rows.rowset import Row
 
     row = Row(id="fridge", values={"prompt": "hi", "n": 4}, metadata={"_expected": "x"}, place="inputs[0]")
     assert row_fields(row) == {"id": "fridge", "prompt": "hi", "n": 4, "_expected": "x"}

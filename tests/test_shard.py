@@ -11,7 +11,7 @@ import yaml
 
 from replicate_batch import load_results
 from replicate_batch.cli import main
-from replicate_batch.shard import parse_shard
+from replicate_batch.sharding import parse_shard
 from tests.emulator_models import fake_png
 from tests.replicate_emulator import Emulator
 

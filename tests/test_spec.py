@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from replicate_batch.problems import SpecError
-from replicate_batch.rows import load_rows
-from replicate_batch.spec import load_spec, parse_spec
+from replicate_batch.errors import SpecError
+from replicate_batch.rows.rowset import load_rows
+from replicate_batch.spec.loading import load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = {"models": ["acme/echo"], "inputs": [{"prompt": "hi"}]}

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from replicate_batch.svg_chart import TOP, ChartPoint, ChartSeries, line_chart_svg
+from replicate_batch.reports.svg_chart import TOP, ChartPoint, ChartSeries, line_chart_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = "<script>alert(1)</script> & \"quoted\" 'single' \x07bell"

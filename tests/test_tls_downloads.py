@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from replicate_batch import load_results
+from replicate_batch.backends.network import CERT_VARIABLES
 from replicate_batch.cli import main
-from replicate_batch.network import CERT_VARIABLES
-from replicate_batch.problems import SpecError
+from replicate_batch.errors import SpecError
 from tests.emulated import emulated, run_scaled
 from tests.emulator_models import prop
 from tests.replicate_emulator import ModelDef, PredictContext

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..problems import show_value
+from ..spec.problems import show_value
 from .fields import as_text, is_valid_path
 from .template import TemplateError, parse_template
 

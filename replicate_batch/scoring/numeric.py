@@ -6,7 +6,7 @@ import math
 import re
 from typing import Any
 
-from ..problems import show_value
+from ..spec.problems import show_value
 from .config import CloseToEntry
 from .facts import Check, JobFacts, fill
 from .score import Score, passed, unscored

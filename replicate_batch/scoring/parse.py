@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..problems import Problem, did_you_mean, problems_from_validation, show_value
+from ..errors import Problem
+from ..spec.problems import did_you_mean, problems_from_validation, show_value
 from .config import ENTRY_TYPES, KINDS, PYTHON_REFERENCE, JudgeEntry, ScorerSpec
 from .judge import judge_from
 from .python import LoadError, ScorerFunction, load_function

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..problems import did_you_mean, show_value
+from ..spec.problems import did_you_mean, show_value
 from .facts import Check, JobFacts
 from .score import Score, unscored
 

@@ -1,0 +1,1 @@
+"""Where predictions are made: the Backend interface, Replicate's API and Cog servers (local or remote)."""

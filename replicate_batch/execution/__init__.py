@@ -1,0 +1,1 @@
+"""Running jobs: one job from create to downloaded files, with retries, rate limits and progress."""

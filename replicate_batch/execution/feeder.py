@@ -1,0 +1,88 @@
+"""Feeding jobs to the worker pool, collecting their results, and what a Ctrl-C (or two) does to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from ..jobs import Job
+from ..runfolder.journal import JournalState
+from ..runfolder.results import JobResult
+from ..runfolder.writer import RunFolder
+from .executor import Execution, ModelRuntime
+from .progress import Progress
+
+# After an interrupt, how long (real seconds) jobs get to record how they ended (a cancel, a download)
+# before the run stops waiting for them; `--resume` continues whatever they leave.
+STOP_GRACE_S = 5.0
+
+
+def feed_jobs(
+    jobs: Iterator[Job],
+    runtimes: Mapping[str, ModelRuntime],
+    execution: Execution,
+    folder: RunFolder,
+    progress: Progress,
+    concurrency: int,
+    state: JournalState | None,
+) -> tuple[bool, bool, bool]:
+    """Feed jobs to the pool, at most `concurrency` queued beyond those running.
+
+    Returns (interrupted, predictions left running, worker threads left behind): a first Ctrl-C
+    cancels what runs and waits a little for it (creates still waiting for their answer are looked
+    up instead), a second one leaves it.
+    """
+    pending: set[Future[JobResult]] = set()
+    job_ids: dict[Future[JobResult], str] = {}
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
+    interrupted = hard = left = False
+
+    def collect(done: set[Future[JobResult]]) -> None:
+        escaped: BaseException | None = None  # raised once every other finished job is recorded
+        for future in done:
+            job_ids.pop(future, None)
+            if future.cancelled():
+                continue
+            if (error := future.exception()) is not None:
+                escaped = escaped or error
+                continue
+            result = future.result()
+            folder.record(result)
+            progress.add(result, execution.count_in_flight())
+        if escaped is not None:
+            raise escaped
+
+    try:
+        for job in jobs:
+            while len(pending) >= 2 * concurrency:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                collect(done)
+            pickup = state.pickups.get(job.job_id) if state else None
+            tries = state.tries.get(job.job_id, 0) if state else 0
+            future = pool.submit(execution.run_job, job, runtimes[job.model], pickup, tries)
+            job_ids[future] = job.job_id
+            pending.add(future)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            collect(done)
+    except KeyboardInterrupt:
+        interrupted = True
+        execution.stop.set()
+        for future in pending:
+            future.cancel()
+        try:
+            execution.cancel_in_flight()
+            abandoned, results = execution.abandon_creates()
+            for result in results:
+                folder.record(result)
+                progress.add(result, execution.count_in_flight())
+            pending = {f for f in pending if job_ids.get(f) not in abandoned}
+            done, pending = wait(pending, timeout=STOP_GRACE_S)
+            collect(done)
+            left = bool(abandoned or pending)
+        except KeyboardInterrupt:
+            execution.cancel_on_stop = False  # a second Ctrl-C: leave predictions, exit now
+            hard = left = True
+    finally:
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
+    return interrupted, hard, left

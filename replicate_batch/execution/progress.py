@@ -1,0 +1,94 @@
+"""Progress while the run goes (tqdm, or plain lines off a terminal) and the summary at the end."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from ..clock import Clock
+from ..reports.stats import ModelStats, StatsTally
+from ..runfolder.results import JobResult
+
+PLAIN_EVERY_S = 5.0
+
+
+class Progress:
+    """Shows done / failed / in flight, rate and ETA on stderr."""
+
+    def __init__(
+        self,
+        total: int,
+        *,
+        quiet: bool,
+        clock: Clock,
+        stream: TextIO | None = None,
+        models: list[str] | None = None,
+    ) -> None:
+        self.stream = stream or sys.stderr
+        self.total = total
+        self.quiet = quiet
+        self.clock = clock
+        self.tally = StatsTally(models or [])
+        self.done = 0
+        self.failed = 0
+        self._started = clock.monotonic()
+        self._last_line = self._started
+        self._bar: tqdm[Any] | None = None
+        if not quiet and self.stream.isatty():
+            self._bar = tqdm(total=total, file=self.stream, unit="pred", dynamic_ncols=True)
+
+    def add(self, result: JobResult, in_flight: int) -> None:
+        """Count a finished job and refresh the display."""
+        self.tally.count(result.model, result.status, result.wall_time, result.predict_time)
+        self.done += 1
+        self.failed += result.status != "succeeded"
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"failed={self.failed} in_flight={in_flight}", refresh=False)
+            self._bar.update(1)
+            return
+        now = self.clock.monotonic()
+        if not self.quiet and (now - self._last_line >= PLAIN_EVERY_S or self.done == self.total):
+            self._last_line = now
+            elapsed = max(now - self._started, 1e-9)
+            rate = self.done / elapsed
+            eta = (self.total - self.done) / rate if rate else 0.0
+            print(
+                f"{self.done}/{self.total} done, {self.failed} failed, {in_flight} in flight, "
+                f"{rate:.2f}/s, ETA {eta:.0f}s",
+                file=self.stream,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        """Remove the bar."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def summary_table(stats: Sequence[ModelStats]) -> str:
+    """A small fixed-width table: one line per model, then the total (when there are several models)."""
+    header = ("model", "jobs", "succeeded", "failed", "canceled", "median_s", "predict_s")
+    lines: list[tuple[str, ...]] = [header]
+    lines += [_line(s) for s in (stats if len(stats) > 2 else stats[:-1])]
+    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        for row in lines
+    )
+
+
+def _line(stats: ModelStats) -> tuple[str, ...]:
+    median = "-" if stats.median_wall_s is None else f"{stats.median_wall_s:.2f}"
+    return (
+        stats.model,
+        str(stats.jobs),
+        str(stats.succeeded),
+        str(stats.failed),
+        str(stats.canceled),
+        median,
+        f"{stats.predict_s:.2f}",
+    )

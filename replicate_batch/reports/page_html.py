@@ -1,0 +1,144 @@
+"""The report page's markup: static parts rendered here, the grid drawn in the browser.
+
+The page's style and script are package data, `static/report.css` and `static/report.js`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+from ..runfolder.manifest import Manifest
+from .selection import Selection
+from .static import static_text
+from .stats import ModelStats
+
+# Nothing may load from the network: only the page's own inline code, and files beside it.
+CSP = (
+    "default-src 'none'; img-src 'self' file: data:; media-src 'self' file: data:; "
+    "style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+)
+
+
+def _secs(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _summary(models: Sequence[Mapping[str, str]], stats: Sequence[ModelStats]) -> str:
+    refs = {m["name"]: m for m in models}
+    head = "".join(
+        f"<th class='{'ref' if h == 'ref' else ''}'>{h}</th>"
+        for h in (
+            "model",
+            "ref",
+            "jobs",
+            "succeeded",
+            "failed",
+            "canceled",
+            "median wall s",
+            "p90 wall s",
+            "predict s",
+        )
+    )
+    lines = []
+    for s in stats:
+        ref = refs.get(s.model, {})
+        version = f" <span class='muted'>{escape(ref['version'][:12])}</span>" if ref.get("version") else ""
+        cells = [
+            f"<td>{escape(s.model)}</td><td class='ref'>{escape(ref.get('ref', ''))}{version}</td>",
+            f"<td>{s.jobs}</td><td>{s.succeeded}</td>",
+            f"<td class='{'bad' if s.failed else ''}'>{s.failed}</td>",
+            f"<td class='{'bad' if s.canceled else ''}'>{s.canceled}</td>",
+            f"<td>{_secs(s.median_wall_s)}</td><td>{_secs(s.p90_wall_s)}</td><td>{s.predict_s:.2f}</td>",
+        ]
+        lines.append(f"<tr class='{'total' if s.model == 'total' else ''}'>{''.join(cells)}</tr>")
+    return f"<table class='summary'><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+
+
+def _meta(manifest: Manifest) -> str:
+    parts = []
+    for key in ("spec", "started_at", "finished_at", "status"):
+        if value := getattr(manifest, key):
+            parts.append(f"{key.replace('_', ' ')}: {escape(str(value))}")
+    if manifest.versions:
+        parts.append(" ".join(f"{escape(str(k))} {escape(str(v))}" for k, v in manifest.versions.items()))
+    return " · ".join(parts)
+
+
+def _banner(shown: Selection, rows: int) -> str:
+    """Says that the grid shows part of the run, which part, and where the rest is."""
+    n, total = f"{len(shown.records):,}", f"{shown.jobs:,}"
+    parts = []
+    if shown.failed_shown == shown.failed and shown.failed:
+        parts.append(f"all {shown.failed:,} failed or canceled jobs, with the rest of their rows")
+    elif shown.failed:
+        parts.append(
+            f"{shown.failed_shown:,} of the {shown.failed:,} failed or canceled jobs (the first in input "
+            "order), with the rest of their rows"
+        )
+    if shown.other_rows:
+        parts.append(f"the first {shown.other_rows:,} other grid rows in input order")
+    what = " and ".join(parts) or f"{rows:,} grid rows"
+    return (
+        f"<div class='banner' id='partial' role='note'><b>Showing {n} of {total} results</b>: {what}. "
+        f"Every result is in <a href='results.csv'>results.csv</a> beside this file. The summary above "
+        f"counts all {total}; the failed-only filter and the sorting act on the {n} shown.</div>"
+    )
+
+
+def render_page(
+    run_id: str,
+    manifest: Manifest,
+    models: Sequence[Mapping[str, str]],
+    stats: Sequence[ModelStats],
+    data: Mapping[str, Any],
+    shown: Selection,
+) -> str:
+    """The report page: header, summary table, controls, an empty grid and the data to fill it.
+
+    `shown` says which of the run's jobs `data` holds; when not all, a banner says so.
+    """
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+    header_cells = "".join(
+        f"<div role='columnheader'>{escape(m['name'])}<div class='muted'>{escape(m['ref'])}</div>"
+        f"<div class='muted'>{escape(m['defaults'])}</div></div>"
+        for m in models
+    )
+    options = "".join(
+        f"<option value='slow:{i}'>wall time of {escape(m['name'])}, slowest first</option>"
+        for i, m in enumerate(models)
+    )
+    failed, jobs, banner = f"{shown.failed:,}", f"{len(data['jobs']):,} jobs", ""
+    if not shown.is_complete:
+        failed = f"{shown.failed_shown:,} of {shown.failed:,} shown"
+        jobs = f"{len(data['jobs']):,} of {shown.jobs:,} jobs shown"
+        banner = _banner(shown, len(data["rows"]))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(run_id)} · replicate_batch report</title>
+<style>
+{static_text("report.css")}</style></head>
+<body>
+<header><h1>{escape(run_id)}</h1><div class="meta-line">{_meta(manifest)}</div></header>
+<section><h2>Summary</h2>{_summary(models, stats)}</section>
+{banner}<div class="controls">
+<label><input type="checkbox" id="failed-only"> only failed and canceled ({failed})</label>
+<label>sort <select id="sort"><option value="input">input order</option>
+<option value="slow">wall time, slowest first</option><option value="fast">wall time, fastest first</option>
+{options}</select></label>
+<span class="muted">{len(data["rows"]):,} rows · {jobs} · times: wall clock, then model
+(predict_time) · click an image for full size</span>
+</div>
+<noscript><p>The grid needs JavaScript; the data is in results.csv beside this file.</p></noscript>
+<div id="grid" role="table" style="--models:{len(models)}">
+<div class="gridrow head" role="row"><div role="columnheader">inputs</div>{header_cells}</div>
+<div id="rows" role="rowgroup"></div></div>
+<script type="application/json" id="data">{payload}</script>
+<script>
+{static_text("report.js")}</script>
+</body></html>
+"""

@@ -1,0 +1,178 @@
+"""Which results `report.html` embeds: all of a run up to `MAX_JOBS` jobs; of a bigger run, failures first.
+
+The page's grid has one row per input row (and shared matrix values and repeat), so jobs are chosen a
+grid row at a time: a row is shown whole or not at all. Above the cap, the rows holding failed or
+canceled jobs come first (the first of them in input order, up to `FAILED_SHARE` of the cap), then the
+first other rows in input order fill the rest. Rows are in input order when every row id is a number
+(the default ids), else in the order `results.csv` first names them.
+
+Memory stays bounded whatever the run's size: `results.csv` is read a row at a time, in up to three
+passes (the survey, the failing rows, the rows to show), and only the rows that may be shown are kept.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .records import FAILED_STATUSES, RunRecords, as_cell, read_results
+from .stats import ModelStats, StatsTally
+
+MAX_JOBS = 10_000  # a 2,000-row x 4-model run (8,000 jobs) is still shown whole
+FAILED_SHARE = 0.5  # of the cap, at most this much goes to rows with failures
+
+GroupKey = tuple[str, str, tuple[str, ...]]  # row_id, repeat, values of the shared matrix keys
+Rank = tuple[Any, ...]  # orders grid rows; its last item is the row's GroupKey
+_UNKEPT: tuple[int, dict[str, str]] = (0, {})  # what a pass that only counts jobs keeps of each
+
+
+@dataclass(frozen=True)
+class RunShape:
+    """What one pass over every result tells: per-model statistics and how the grid splits rows."""
+
+    models: list[str]  # spec order, then any others found in the results
+    stats: list[ModelStats]  # per model, then `total`: always over every result
+    shared: list[str]  # matrix keys every job has a value for: each value is a grid row of its own
+    repeats: bool  # some job is a repeat
+    numeric_rows: bool  # every row id is a number (the default ids): rows sort by it
+    jobs: int
+    failed: int  # failed or canceled
+
+    def group_key(self, record: Mapping[str, str]) -> GroupKey:
+        """The grid row a job is drawn in."""
+        return record["row_id"], record.get("repeat", "0"), tuple(record[f"input.{k}"] for k in self.shared)
+
+
+def survey(run: RunRecords, records: Iterable[Mapping[str, str]]) -> RunShape:
+    """Go over a run's records once, keeping only counts, flags and wall times."""
+    tally = StatsTally(run.model_names)
+    matrix_keys = run.matrix_keys
+    partial: set[str] = set()  # matrix keys some job has no value for
+    repeats = False
+    numeric_rows = True
+    failed = 0
+    for record in records:
+        tally.add(record)
+        partial.update(k for k in matrix_keys if not record.get(f"input.{k}"))
+        repeats = repeats or record.get("repeat", "0") not in ("", "0")
+        numeric_rows = numeric_rows and record["row_id"].isdigit()
+        failed += record["status"] in FAILED_STATUSES
+    return RunShape(
+        models=tally.model_names,
+        stats=tally.stats(),
+        shared=[k for k in matrix_keys if k not in partial],
+        repeats=repeats,
+        numeric_rows=numeric_rows,
+        jobs=tally.jobs,
+        failed=failed,
+    )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The records a report embeds, in `results.csv` order, and how they stand to the whole run."""
+
+    records: list[dict[str, str]]
+    jobs: int  # in the run
+    failed: int  # failed or canceled, in the run
+    failed_shown: int
+    other_rows: int  # grid rows shown for being first in input order, beside those with failures
+
+    @property
+    def is_complete(self) -> bool:
+        """Whether every result of the run is embedded."""
+        return len(self.records) == self.jobs
+
+
+class _FirstGroups:
+    """The lowest-ranked grid rows that fit `budget` jobs, found in one pass in bounded memory.
+
+    A row is kept whole or dropped whole: once one is dropped, no row ranked at or after it is taken
+    again (`_cutoff`), so every kept row has all its jobs when the pass ends. Without a rank a row
+    ranks by when it first came.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.members: dict[GroupKey, list[tuple[int, dict[str, str]]]] = {}
+        self._order: list[Rank] = []  # ranks of the kept rows, ascending
+        self._jobs = 0
+        self._cutoff: Rank | None = None
+        self._arrivals = 0
+
+    def add(self, key: GroupKey, item: tuple[int, dict[str, str]], rank: Rank | None) -> None:
+        """Count one job of the row `key` (and keep `item` while the row is kept)."""
+        if key not in self.members:
+            self._arrivals += 1
+            if rank is None:
+                rank = (self._arrivals, key)
+            if self._cutoff is not None and rank >= self._cutoff:
+                return
+            self.members[key] = []
+            insort(self._order, rank)
+        self.members[key].append(item)
+        self._jobs += 1
+        while self._jobs > self.budget:
+            self._cutoff = self._order.pop()
+            self._jobs -= len(self.members.pop(self._cutoff[-1]))
+
+    def in_order(self) -> list[GroupKey]:
+        """The kept rows, lowest rank first."""
+        return [rank[-1] for rank in self._order]
+
+
+def _ranker(run: RunRecords, shape: RunShape) -> Callable[[GroupKey], Rank | None]:
+    """The grid's order for numeric row ids (by number, shared matrix values, repeat); else none."""
+    matrix = run.spec.get("matrix") or {}
+    values = {k: [as_cell(v) for v in matrix[k] or []] for k in shape.shared}
+
+    def rank(key: GroupKey) -> Rank | None:
+        if not shape.numeric_rows:
+            return None
+        row_id, repeat, shared = key
+        positions = tuple(values[k].index(v) if v in values[k] else -1 for k, v in zip(shape.shared, shared))
+        return (int(row_id), row_id, positions, int(repeat) if repeat.isdigit() else 0, key)
+
+    return rank
+
+
+def select_jobs(run: RunRecords, shape: RunShape, max_jobs: int = MAX_JOBS) -> Selection:
+    """The records to embed: every one when the run has at most `max_jobs`, else as the module says."""
+    if shape.jobs <= max_jobs:
+        records = list(read_results(run.path))
+        return Selection(records, shape.jobs, shape.failed, shape.failed, 0)
+    rank = _ranker(run, shape)
+    failed_budget = int(max_jobs * FAILED_SHARE)
+    failing: set[GroupKey] = set()
+    if shape.failed:  # rows with failures, counted by their failed jobs: a superset of those to show
+        first_failing = _FirstGroups(failed_budget)
+        for record in read_results(run.path):
+            if record["status"] in FAILED_STATUSES:
+                key = shape.group_key(record)
+                first_failing.add(key, _UNKEPT, rank(key))
+        failing = set(first_failing.members)
+    with_failures = _FirstGroups(failed_budget)
+    first = _FirstGroups(max_jobs)
+    for index, record in enumerate(read_results(run.path)):
+        key = shape.group_key(record)
+        position = rank(key)
+        if key in failing:
+            with_failures.add(key, (index, record), position)
+        first.add(key, (index, record), position)
+    chosen = dict(with_failures.members)
+    room = max_jobs - sum(len(items) for items in chosen.values())
+    other_rows = 0
+    for key in first.in_order():
+        if key in chosen:
+            continue
+        if len(first.members[key]) > room:
+            break
+        chosen[key] = first.members[key]
+        room -= len(chosen[key])
+        other_rows += 1
+    kept = sorted((item for items in chosen.values() for item in items), key=lambda item: item[0])
+    records = [record for _, record in kept]
+    failed_shown = sum(r["status"] in FAILED_STATUSES for r in records)
+    return Selection(records, shape.jobs, shape.failed, failed_shown, other_rows)

@@ -1,0 +1,93 @@
+"""One result per job, and its `results.csv` row."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+FinalStatus = Literal["succeeded", "failed", "canceled"]
+
+RESULTS_NAME = "results.csv"
+
+
+def _seconds(value: float | None, digits: int) -> Any:
+    return "" if value is None else round(value, digits)
+
+
+# The contract's `results.csv` columns, in order, and how each cell comes from (run_id, model_ref, result);
+# the input and metadata columns follow them.
+_CELLS: tuple[tuple[str, Callable[[str, str, JobResult], Any]], ...] = (
+    ("run_id", lambda run_id, ref, r: run_id),
+    ("job_id", lambda run_id, ref, r: r.job_id),
+    ("model", lambda run_id, ref, r: r.model),
+    ("model_ref", lambda run_id, ref, r: ref),
+    ("version", lambda run_id, ref, r: r.version),
+    ("row_id", lambda run_id, ref, r: r.row_id),
+    ("repeat", lambda run_id, ref, r: r.repeat),
+    ("status", lambda run_id, ref, r: r.status),
+    ("output", lambda run_id, ref, r: r.output),
+    ("files", lambda run_id, ref, r: json.dumps(list(r.files))),
+    ("error", lambda run_id, ref, r: r.error),
+    ("attempts", lambda run_id, ref, r: r.attempts),
+    ("prediction_id", lambda run_id, ref, r: r.prediction_id),
+    ("created_at", lambda run_id, ref, r: r.created_at),
+    ("completed_at", lambda run_id, ref, r: r.completed_at),
+    ("predict_time", lambda run_id, ref, r: _seconds(r.predict_time, 6)),
+    ("wall_time", lambda run_id, ref, r: _seconds(r.wall_time, 3)),
+)
+COLUMNS = tuple(name for name, _ in _CELLS)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """How one job ended. Workers return these; failures are data, never exceptions."""
+
+    job_id: str
+    model: str
+    row_id: str
+    repeat: int
+    status: FinalStatus
+    output: str = ""
+    files: tuple[str, ...] = ()
+    error: str = ""
+    attempts: int = 0
+    prediction_id: str = ""
+    version: str = ""
+    created_at: str = ""
+    completed_at: str = ""
+    predict_time: float | None = None
+    wall_time: float | None = None
+    input: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_journal(self) -> dict[str, Any]:
+        """The result as a JSON-able dict, for `journal.jsonl`."""
+        data = asdict(self)
+        data["files"] = list(self.files)
+        return data
+
+    @classmethod
+    def from_journal(cls, data: Mapping[str, Any]) -> JobResult:
+        """Rebuild a result written by `to_journal`."""
+        values = dict(data)
+        values["files"] = tuple(values.get("files") or ())
+        return cls(**values)
+
+    def csv_row(
+        self, run_id: str, model_ref: str, input_columns: list[str], metadata_columns: list[str]
+    ) -> list[Any]:
+        """The `results.csv` row, columns in contract order."""
+        row = [cell(run_id, model_ref, self) for _, cell in _CELLS]
+        row += [_cell(self.input[name]) if name in self.input else "" for name in input_columns]
+        row += [_cell(self.metadata.get(name, "")) for name in metadata_columns]
+        return row
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return ""
+    return value
