@@ -64,7 +64,7 @@ from harness import (
     table,
 )
 
-from replicate_batch.journal import journal_events, read_journal
+from replicate_batch.runfolder.journal import journal_events, read_journal
 from tests import replicate_emulator
 from tests.replicate_emulator import UNTIL_REMOVED, Fault
 

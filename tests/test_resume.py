@@ -331,7 +331,7 @@ def test_two_writers_never_share_a_run_folder(
 
 
 def test_creates_refused_with_429_are_not_counted_as_tries_after_a_resume(tmp_path: Path) -> None:
-    from replicate_batch.journal import read_journal
+    from replicate_batch.runfolder.journal import read_journal
 
     events = [
         {"event": "creating", "job_id": "j", "attempt": 1, "input": {"prompt": "x"}},
