@@ -1,0 +1,229 @@
+"""The judges' models: each `judge:` entry checked, built, started and resolved like a spec's model.
+
+A judge entry is a model entry of any form (`ref`, `cog`, `url`, with `input:` defaults). Its backend
+comes from the same factory as the spec's models; judge scorers naming the same model (the entry
+without its `input:`) share one backend. Starting is separate from building so that `rescore`, which
+usually reuses every reply, starts a judge's backend only when a prediction is needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from .backends.base import Backend, ModelInfo
+from .backends.factory import TOKEN_VARIABLE, BackendFactory
+from .clock import Clock
+from .errors import BackendSetupError, Problem, SpecError, TokenRejected
+from .jobs import ResolvedModel
+from .schema import ModelSchema, parse_schema
+from .scoring import Judge
+from .scoring.template import Template
+from .spec.loading import LoadedSpec
+from .spec.model import ModelSpec
+from .spec.problems import did_you_mean, problems_from_validation, show_value
+
+_SHAPES = {
+    "": "a model entry: a ref string or a mapping with one of ref/cog/url",
+    "input": "a mapping of the judge's input names to values",
+    "url": 'an http(s) URL such as "http://host:5000", or a list of them',
+    "url[]": 'an http(s) URL such as "http://host:5000"',
+}
+_KEYS = {"": list(ModelSpec.model_fields)}
+_MODELS_PLACE = re.compile(r"models\[(\d+)\]")
+
+
+@dataclass
+class JudgeModel:
+    """One model judges run on: built from the first judge entry naming it, shared by the others."""
+
+    label: str  # its name in messages, the manifest and Cog's logs
+    spec: ModelSpec
+    place: str  # where it is first named: `scorers[3].judge`
+    backend: Backend
+    info: ModelInfo | None = None  # once started
+    schema: ModelSchema = field(default_factory=lambda: parse_schema(None))
+
+    @property
+    def version(self) -> str | None:
+        """The version it resolved to when started (hosted models), else None."""
+        return self.info.version if self.info is not None else None
+
+
+@dataclass(frozen=True)
+class JudgeSetup:
+    """A judge scorer with the model it runs on and its entry's `input:` defaults."""
+
+    judge: Judge
+    model: JudgeModel
+    defaults: Mapping[str, Any]
+
+    def resolved(self) -> ResolvedModel:
+        """The judge as a resolved model: what finding local files among its inputs needs."""
+        return ResolvedModel(-1, self.model.label, self.model.spec.spec_ref(), self.model.schema, {}, ())
+
+
+@dataclass
+class PreparedJudges:
+    """Every judge scorer of a spec with its model; the models' backends built, maybe not started."""
+
+    source: str
+    setups: dict[str, JudgeSetup]  # by scorer name, in spec order
+    models: list[JudgeModel]
+    started: bool = False
+
+    def start(self) -> list[Problem]:
+        """Start every judge model (once), resolve its version and schema, check each judge against it."""
+        if self.started:
+            return []
+        self.started = True
+        problems: list[Problem] = []
+        for model in self.models:
+            try:
+                model.info = model.backend.start()
+            except BackendSetupError as error:
+                problem = (
+                    Problem("environment", TOKEN_VARIABLE, str(error))
+                    if isinstance(error, TokenRejected)
+                    else Problem(self.source, model.place, f"judge `{model.label}`: {error}")
+                )
+                if problem not in problems:
+                    problems.append(problem)
+                continue
+            model.schema = parse_schema(model.info.openapi_schema)
+        for setup in self.setups.values():
+            problems += check_judge(setup, self.source)
+        return problems
+
+    def stop(self) -> None:
+        """Stop every judge model's backend, even if one fails to stop."""
+        for model in self.models:
+            with contextlib.suppress(Exception):
+                model.backend.stop()
+
+
+def build_judges(
+    loaded: LoadedSpec,
+    judges: Sequence[Judge],
+    *,
+    concurrency: int,
+    clock: Clock,
+    backends: BackendFactory,
+) -> PreparedJudges:
+    """Check each judge entry as a model entry and build the backends (not started); SpecError if not."""
+    problems: list[Problem] = []
+    setups: dict[str, JudgeSetup] = {}
+    models: dict[str, JudgeModel] = {}
+    specs: list[tuple[Judge, ModelSpec]] = []
+    for judge in judges:
+        spec, found = _model_spec(judge, loaded.source)
+        problems += found
+        if spec is not None:
+            specs.append((judge, spec))
+    if problems:
+        raise SpecError(problems)
+    placeholders: dict[str, tuple[str, ModelSpec, str]] = {}
+    for judge, spec in specs:
+        identity = json.dumps(spec.model_dump(mode="json", exclude={"input", "name"}), sort_keys=True)
+        if identity not in placeholders:
+            label = spec.name or _label(spec.default_name(), {p[0] for p in placeholders.values()})
+            placeholders[identity] = (label, spec, f"{judge.place}.judge")
+    built = _build(loaded, list(placeholders.values()), concurrency, clock, backends)
+    for (identity, (label, spec, place)), backend in zip(placeholders.items(), built):
+        models[identity] = JudgeModel(label, spec, place, backend)
+    for judge, spec in specs:
+        identity = json.dumps(spec.model_dump(mode="json", exclude={"input", "name"}), sort_keys=True)
+        setups[judge.name] = JudgeSetup(judge, models[identity], dict(spec.input))
+    return PreparedJudges(loaded.source, setups, list(models.values()))
+
+
+def _model_spec(judge: Judge, source: str) -> tuple[ModelSpec | None, list[Problem]]:
+    """The judge entry as a model entry, or its problems at `scorers[i].judge...`."""
+    raw = judge.entry.judge
+    try:
+        return ModelSpec.model_validate(raw), []
+    except ValidationError as error:
+        found = problems_from_validation(error, raw, source, shapes=_SHAPES, keys=_KEYS)
+        place = f"{judge.place}.judge"
+        return None, [Problem(source, f"{place}.{p.place}" if p.place else place, p.message) for p in found]
+
+
+def _label(name: str, taken: set[str]) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "judge"
+    label, suffix = cleaned, 2
+    while label in taken:
+        label, suffix = f"{cleaned}-{suffix}", suffix + 1
+    return label
+
+
+def _build(
+    loaded: LoadedSpec,
+    entries: list[tuple[str, ModelSpec, str]],
+    concurrency: int,
+    clock: Clock,
+    backends: BackendFactory,
+) -> list[Backend]:
+    """The judge models' backends, from the factory the spec's models use (the judges as its models)."""
+    if not entries:
+        return []
+    spec = loaded.spec.model_copy(update={"models": [entry for _, entry, _ in entries]})
+    names = tuple(label for label, _, _ in entries)
+    judges_loaded = LoadedSpec(spec, loaded.path, loaded.base_dir, loaded.name, names)
+    try:
+        built = backends(judges_loaded, concurrency=concurrency, clock=clock)
+    except SpecError as error:  # its places name the judges' list: say where each judge is
+        places = [place for _, _, place in entries]
+        raise SpecError(
+            Problem(p.source, _judge_places(p.place, places), _judge_places(p.message, places))
+            for p in error.problems
+        ) from None
+    if len(built) != len(entries):
+        for backend in built:
+            with contextlib.suppress(Exception):
+                backend.stop()
+        raise ValueError(f"the backend factory built {len(built)} backends for {len(entries)} judge models")
+    return built
+
+
+def _judge_places(text: str, places: Sequence[str]) -> str:
+    return _MODELS_PLACE.sub(lambda match: places[int(match[1])], text)
+
+
+def check_judge(setup: JudgeSetup, source: str) -> list[Problem]:
+    """A judge's `ask:` and `input:` against its model's input schema: names, given values, required."""
+    fields = setup.model.schema.inputs
+    if fields is None:
+        return []
+    problems = []
+    judge, place = setup.judge, setup.judge.place
+    given = {
+        **{key: (value, f"{place}.judge.input.{key}") for key, value in setup.defaults.items()},
+        **{key: (value, f"{place}.ask.{key}") for key, value in judge.ask.items()},
+    }
+    label = setup.model.label
+    for key, (value, where) in given.items():
+        spec_field = fields.get(key)
+        if spec_field is None:
+            message = (
+                f"the judge `{label}` has no input `{key}`{did_you_mean(key, fields)}; "
+                f"its inputs are: {', '.join(fields)}"
+            )
+            problems.append(Problem(source, where, message))
+        elif not isinstance(value, Template):  # a template's value is known only once rendered
+            mismatch = spec_field.check(value)
+            if mismatch is not None:
+                message = (
+                    f"`{key}` = {show_value(value)} {mismatch.what} for the judge `{label}`{mismatch.hint}"
+                )
+                problems.append(Problem(source, where, message))
+    for name, spec_field in fields.items():
+        if spec_field.required and name not in given:
+            message = f"the judge `{label}` requires the input `{name}`: give it in `ask:` or in its `input:`"
+            problems.append(Problem(source, f"{place}.ask", message))
+    return problems
