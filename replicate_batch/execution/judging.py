@@ -126,25 +126,27 @@ class Judging:
         if isinstance(rendered, Score):  # a value the input needs is missing: nothing to ask
             self.tally.skip()
             return rendered
-        sent = self._input(setup, rendered)
-        key = judge_cache_key(judge, sent)
-        record = self._reply(setup, key, sent, job_id)
+        # The key is of the input as rendered: it is known without the judge's schema, so `rescore`
+        # starts no judge when every reply is known. The prediction gets it converted.
+        asked = {**setup.defaults, **rendered}
+        key = judge_cache_key(judge, asked)
+        record = self._reply(setup, key, asked, job_id)
         if record.succeeded:
             return read_reply(judge, record.reply)
         verb = "was canceled" if record.status == "canceled" else "failed"
         return unscored(f"the judge's prediction {verb}: {record.error}")
 
-    def _input(self, setup: JudgeSetup, rendered: Mapping[str, Any]) -> dict[str, Any]:
-        """The judge entry's `input:` under its `ask:` fields, rendered text converted like CSV values."""
+    def _converted(self, setup: JudgeSetup, asked: Mapping[str, Any]) -> dict[str, Any]:
+        """What is sent: rendered `ask:` text converted to the judge's input types, like CSV values."""
         fields = setup.model.schema.inputs or {}
-        sent = dict(setup.defaults)
-        for key, value in rendered.items():
+        sent = dict(asked)
+        for key in setup.judge.ask:
             spec_field = fields.get(key)
-            is_template = isinstance(setup.judge.ask.get(key), Template)
-            sent[key] = spec_field.convert(value) if is_template and spec_field is not None else value
+            if isinstance(setup.judge.ask[key], Template) and spec_field is not None:
+                sent[key] = spec_field.convert(sent[key])
         return sent
 
-    def _reply(self, setup: JudgeSetup, key: str, sent: Mapping[str, Any], job_id: str) -> JudgeRecord:
+    def _reply(self, setup: JudgeSetup, key: str, asked: Mapping[str, Any], job_id: str) -> JudgeRecord:
         """The record for a key: a known reply, the outcome of another job's prediction, or a new one."""
         scorer = setup.judge.name
         with self._lock:
@@ -166,7 +168,7 @@ class Judging:
                 self.tally.skip()
             return pending.record
         try:
-            record = self._predict(setup, key, sent, job_id)
+            record = self._predict(setup, key, asked, job_id)
             pending.record = record
         except BaseException:  # jobs waiting for this key are not left waiting
             pending.record = JudgeRecord("failed", error="the judge's prediction was not made")
@@ -180,9 +182,10 @@ class Judging:
         self.tally.ended(scorer, record)
         return record
 
-    def _predict(self, setup: JudgeSetup, key: str, sent: Mapping[str, Any], job_id: str) -> JudgeRecord:
+    def _predict(self, setup: JudgeSetup, key: str, asked: Mapping[str, Any], job_id: str) -> JudgeRecord:
         """Make the judge's prediction (picking up one a stopped run left for this key)."""
         runtime = self._runtime(setup.model)
+        sent = self._converted(setup, asked)
         with self._lock:
             pickup = self.journal.pickups.pop(key, None)
             tries = self.journal.tries.pop(key, 0)
