@@ -6,6 +6,7 @@ folder, the real executor and the official client talking to the emulator.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -30,6 +31,7 @@ from tests.emulated import SCALE, emulated
 from tests.judge_models import grader_model
 from tests.replicate_emulator import Emulator, Fault
 
+JUDGE_MODEL = Path(__file__).resolve().parents[1] / "examples" / "models" / "judge"
 PROMPT = "Reference: {_expected}\nAnswer: {output}\nIs the answer correct? Reply A (yes) or B (no)."
 ROW = {"id": "r1", "prompt": "what colour?", "_expected": "red", "_tokens": "4"}
 
@@ -43,7 +45,13 @@ def emu() -> Iterator[Emulator]:
 class Bench:
     """A run folder, the executor and the judges of `scorers`, as a run wires them."""
 
-    def __init__(self, tmp_path: Path, scorers: list[dict[str, Any]], run_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        scorers: list[dict[str, Any]],
+        run_dir: Path | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.loaded = parse_spec(
             {
                 "models": ["acme/echo"],
@@ -58,7 +66,7 @@ class Bench:
         )
         assert not problems, [str(p) for p in problems]
         self.judges = {judge.name: judge for judge in judges if isinstance(judge, Judge)}
-        clock = Clock(time_scale=SCALE)
+        clock = clock or Clock(time_scale=SCALE)
         self.prepared: PreparedJudges = build_judges(
             self.loaded, list(self.judges.values()), concurrency=4, clock=clock, backends=make_backends
         )
@@ -100,8 +108,8 @@ class Bench:
 def bench_for(tmp_path: Path) -> Iterator[Any]:
     made: list[Bench] = []
 
-    def make(scorers: list[dict[str, Any]], run_dir: Path | None = None) -> Bench:
-        bench = Bench(tmp_path, scorers, run_dir)
+    def make(scorers: list[dict[str, Any]], run_dir: Path | None = None, clock: Clock | None = None) -> Bench:
+        bench = Bench(tmp_path, scorers, run_dir, clock)
         made.append(bench)
         return bench
 
@@ -297,3 +305,35 @@ def test_a_judge_entry_is_checked_like_a_model_before_anything_is_created(
         "in its `input:`",
     ]
     assert emu.count("create") == 0
+
+
+def test_the_bundled_cog_judge_grades_on_a_real_cog_server(bench_for: Any, tmp_path: Path) -> None:
+    model = Path(shutil.copytree(JUDGE_MODEL, tmp_path / "models" / "judge"))
+    score_ask = {"prompt": PROMPT.replace("Is the answer", "Score"), "mode": "score"}
+    bench = bench_for(
+        [
+            {
+                "name": "correct",
+                "judge": {"cog": str(model)},
+                "ask": {"prompt": PROMPT},
+                "choices": {"A": 1, "B": 0},
+            },
+            {
+                "name": "share",
+                "judge": {"cog": str(model)},
+                "ask": score_ask,
+                "regex": r"Score: (\d+)/10",
+                "scale": 10,
+            },
+        ],
+        clock=Clock(),
+    )
+    assert bench.prepared.start() == []
+    assert len(bench.prepared.models) == 1  # one server for both judges
+    row = {**ROW, "_expected": "red sky"}
+    assert bench.score("correct", "a red sky at night", row) == Score(1.0, "A")
+    assert bench.score("correct", "a blue sky", row) == Score(0.0, "B")
+    assert bench.score("share", "a blue sky", row) == Score(0.5, "Score: 5/10")
+    finished = [e["result"] for e in bench.judge_events() if e["event"] == "finished"]
+    assert [r["status"] for r in finished] == ["succeeded"] * 3
+    assert all(r["prediction_id"] for r in finished)
