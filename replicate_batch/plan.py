@@ -67,9 +67,10 @@ def describe_plan(
         f"{_duration(creates_s)} for the creates, and {_count(rounds, 'wave')} of predictions in flight,",
         f"  each as long as one prediction (unknown until the model runs): {examples}",
     ]
-    if endpoints:
+    known = [name for name in counts if (endpoints or {}).get(name)]
+    if endpoints and known:
         lines.append("where each model's predictions are created:")
-        lines += [f"  {name:<{width}}  {endpoints[name]}" for name in counts if endpoints.get(name)]
+        lines += [f"  {name:<{width}}  {endpoints[name]}" for name in known]
     return "\n".join(lines)
 
 

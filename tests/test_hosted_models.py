@@ -101,6 +101,17 @@ def test_an_unknown_deployment_is_a_preflight_error(
     assert emu.count("create") == 0 and not (tmp_path / "runs").exists()
 
 
+def test_a_deployment_needs_the_token_like_any_hosted_model(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("REPLICATE_API_TOKEN")
+    path = write_spec(tmp_path, {"models": [{"deployment": "acme/echo-prod"}], "inputs": [{"prompt": "x"}]})
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "error: environment: REPLICATE_API_TOKEN: not set, but models[0] run on Replicate" in err
+    assert emu.requests == []
+
+
 def test_a_deployment_ref_with_a_version_is_refused(
     emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -210,13 +210,18 @@ def test_defaults_names_and_short_form(tmp_path: Path) -> None:
                 "black-forest-labs/flux-schnell",
                 {"ref": "yorickvp/llava-13b:abc", "name": "llava"},
                 {"url": "http://gpu-box:5000"},
+                {"deployment": "acme/llava-prod"},
             ],
             "inputs": [{"prompt": "x"}],
         },
         path=tmp_path / "fridge-eval.yaml",
     )
     assert loaded.name == "fridge-eval"
-    assert loaded.model_names == ("flux-schnell", "llava", "gpu-box")
+    assert loaded.model_names == ("flux-schnell", "llava", "gpu-box", "llava-prod")
+    assert [m.spec_ref() for m in loaded.spec.models][2:] == [
+        "url:http://gpu-box:5000",
+        "deployment:acme/llava-prod",
+    ]
     spec = loaded.spec
     defaults = (spec.concurrency, spec.rate_limit, spec.poll_limit, spec.timeout, spec.repeat)
     assert defaults == (8, 600, 2500, 1800, 1)
