@@ -364,7 +364,9 @@ def test_url_entry_runs_on_a_running_server(flaky_server: CogProcess, tmp_path: 
     assert {r["model_ref"] for r in results} == {f"url:{flaky_server.url}"}
     assert all(r["status"] == "succeeded" and float(r["predict_time"]) > 0 for r in results)
     assert {r["prediction_id"] for r in results} <= started_on(flaky_server)
-    assert health(flaky_server.url) == "READY"  # the runner does not stop a server it did not start
+    # The runner does not stop a server it did not start: it still answers (BUSY for a moment after a
+    # prediction's answer, while Cog's worker finishes it, then READY).
+    assert health(flaky_server.url) in {"READY", "BUSY"}
     assert connections_to(flaky_server.url) == 0  # every session the backend opened was closed
 
 
