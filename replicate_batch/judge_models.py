@@ -30,7 +30,7 @@ from .spec.model import ModelSpec
 from .spec.problems import did_you_mean, problems_from_validation, show_value
 
 _SHAPES = {
-    "": "a model entry: a ref string or a mapping with one of ref/cog/url",
+    "": "a model entry: a ref string or a mapping with one of ref/cog/url/deployment",
     "input": "a mapping of the judge's input names to values",
     "url": 'an http(s) URL such as "http://host:5000", or a list of them',
     "url[]": 'an http(s) URL such as "http://host:5000"',

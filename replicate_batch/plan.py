@@ -41,9 +41,11 @@ def describe_plan(
     concurrency: int,
     rate_limit_per_min: float,
     caps: Mapping[str, int | None],
+    endpoints: Mapping[str, str] | None = None,
     judges: Sequence[tuple[str, str, int]] = (),
 ) -> str:
-    """The plan `--dry-run` prints: predictions per model, total, files, and the expected duration.
+    """The plan `--dry-run` prints: predictions per model, total, files, the expected duration, and
+    where each model's predictions are created (`endpoints`, by model name).
 
     `judges` are (scorer name, judge model, jobs it judges): at most one judge prediction each.
     """
@@ -59,14 +61,15 @@ def describe_plan(
     files_text = _count(files, "local file")
     lines.append(f"  {'total':<{width}}  {_count(total, 'prediction')}, {files_text} to upload")
     judged = {name: min(jobs, total) for name, _, jobs in judges}  # at most the jobs that run
+    in_slots = dict(counts)  # judge predictions take slots of the same pool
     if judges:
         lines.append("and judge predictions, once for each distinct input of a job that succeeds:")
         judge_width = max(len(name) for name, _, _ in judges)
         for name, model, _ in judges:
             lines.append(f"  {name:<{judge_width}}  on {model}: at most {_count(judged[name], 'prediction')}")
-        counts = {**counts, **{f"judge {name}": jobs for name, jobs in judged.items()}}
+        in_slots.update({f"judge {name}": jobs for name, jobs in judged.items()})
         total += sum(judged.values())
-    rounds = rounds_needed(counts, concurrency, caps)
+    rounds = rounds_needed(in_slots, concurrency, caps)
     creates_s = total / rate_limit_per_min * 60
     examples = ", ".join(
         f"~{_duration(least_duration_s(total, rounds, rate_limit_per_min, s))} at {_duration(s)} each"
@@ -77,6 +80,10 @@ def describe_plan(
         f"{_duration(creates_s)} for the creates, and {_count(rounds, 'wave')} of predictions in flight,",
         f"  each as long as one prediction (unknown until the model runs): {examples}",
     ]
+    known = [name for name in counts if (endpoints or {}).get(name)]
+    if endpoints and known:
+        lines.append("where each model's predictions are created:")
+        lines += [f"  {name:<{width}}  {endpoints[name]}" for name in known]
     return "\n".join(lines)
 
 

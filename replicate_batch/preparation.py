@@ -29,6 +29,7 @@ class PreparedRun:
     backends: list[Backend]
     versions: list[str | None]
     notes: list[str] = field(default_factory=list)
+    endpoints: list[str] = field(default_factory=list)  # where each model's predictions are created
     files: int = 0
     shard: Shard | None = None
 
@@ -89,6 +90,7 @@ def prepare(
                 ResolvedModel(index, name, model.spec_ref(), schema, dict(model.input), keys)
             )
             prepared.versions.append(info.version)
+            prepared.endpoints.append(info.endpoint)
         checked = check_rows(loaded, prepared.models, rows)
         if problems or checked.problems:
             raise SpecError([*problems, *checked.problems])
@@ -126,4 +128,5 @@ def plan_text(prepared: PreparedRun, concurrency: int, limit: int | None) -> str
         concurrency=concurrency,
         rate_limit_per_min=spec.rate_limit,
         caps={plan.name: spec.models[plan.index].concurrency for plan in prepared.models},
+        endpoints=dict(zip(prepared.model_names, prepared.endpoints)),
     )

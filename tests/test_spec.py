@@ -33,9 +33,12 @@ def problems_of(data: object, tmp_path: Path) -> list[str]:
         ({"models": [{"ref": "flux"}]}, "models[0].ref: expected \"owner/name[:version]\", got 'flux'"),
         (
             {"models": [{"ref": "a/b", "cog": "x"}]},
-            "models[0]: expected exactly one of ref/cog/url, got ref, cog",
+            "models[0]: expected exactly one of ref/cog/url/deployment, got ref, cog",
         ),
-        ({"models": [42]}, "models[0]: expected a ref string or a mapping with one of ref/cog/url, got 42"),
+        (
+            {"models": [42]},
+            "models[0]: expected a ref string or a mapping with one of ref/cog/url/deployment, got 42",
+        ),
         (
             {"models": [{"ref": "a/b", "inputs": {}}]},
             "models[0].inputs: unknown key `inputs` (did you mean `input`?)",
@@ -85,13 +88,13 @@ def test_mistakes_are_named_with_their_place(
         (
             {"models": "acme/echo"},
             "models: expected a list of models, each a ref (owner/name[:version]) or a mapping with one of "
-            "ref/cog/url, got 'acme/echo'",
+            "ref/cog/url/deployment, got 'acme/echo'",
         ),
         (
             {"models": [None]},
-            "models[0]: expected a ref string or a mapping with one of ref/cog/url, got null",
+            "models[0]: expected a ref string or a mapping with one of ref/cog/url/deployment, got null",
         ),
-        ({"models": [{}]}, "models[0]: expected exactly one of ref/cog/url, got none"),
+        ({"models": [{}]}, "models[0]: expected exactly one of ref/cog/url/deployment, got none"),
         ({"models": [{"ref": 5}]}, "models[0].ref: expected text, got 5"),
         ({"models": ["flux"]}, "models[0]: expected \"owner/name[:version]\", got 'flux'"),
         (
@@ -207,13 +210,18 @@ def test_defaults_names_and_short_form(tmp_path: Path) -> None:
                 "black-forest-labs/flux-schnell",
                 {"ref": "yorickvp/llava-13b:abc", "name": "llava"},
                 {"url": "http://gpu-box:5000"},
+                {"deployment": "acme/llava-prod"},
             ],
             "inputs": [{"prompt": "x"}],
         },
         path=tmp_path / "fridge-eval.yaml",
     )
     assert loaded.name == "fridge-eval"
-    assert loaded.model_names == ("flux-schnell", "llava", "gpu-box")
+    assert loaded.model_names == ("flux-schnell", "llava", "gpu-box", "llava-prod")
+    assert [m.spec_ref() for m in loaded.spec.models][2:] == [
+        "url:http://gpu-box:5000",
+        "deployment:acme/llava-prod",
+    ]
     spec = loaded.spec
     defaults = (spec.concurrency, spec.rate_limit, spec.poll_limit, spec.timeout, spec.repeat)
     assert defaults == (8, 600, 2500, 1800, 1)

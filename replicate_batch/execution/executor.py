@@ -667,6 +667,7 @@ class Execution:
             wall_time=self.clock.monotonic() - started,
             input=job.input,
             metadata=job.row.metadata,
+            metrics=dict(prediction.metrics) if prediction else {},
         )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..runfolder.results import RESULTS_NAME
+from ..runfolder.results import METRIC_PREFIX, RESULTS_NAME
 
 
 def load_results(path: str | Path) -> pd.DataFrame:
@@ -34,7 +34,7 @@ def load_results(path: str | Path) -> pd.DataFrame:
     df["files"] = df["files"].map(lambda cell: json.loads(cell) if cell else [])
     for column in ("created_at", "completed_at"):
         df[column] = pd.to_datetime(df[column], utc=True, errors="coerce", format="ISO8601")
-    for column in ("predict_time", "wall_time"):
+    for column in ("predict_time", "wall_time", *(c for c in df.columns if c.startswith(METRIC_PREFIX))):
         df[column] = pd.to_numeric(df[column], errors="coerce")
     df["status"] = df["status"].astype("category")
     return df

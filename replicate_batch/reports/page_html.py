@@ -26,22 +26,16 @@ def _secs(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
+def _count(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
 def _summary(models: Sequence[Mapping[str, str]], stats: Sequence[ModelStats]) -> str:
     refs = {m["name"]: m for m in models}
-    head = "".join(
-        f"<th class='{'ref' if h == 'ref' else ''}'>{h}</th>"
-        for h in (
-            "model",
-            "ref",
-            "jobs",
-            "succeeded",
-            "failed",
-            "canceled",
-            "median wall s",
-            "p90 wall s",
-            "predict s",
-        )
-    )
+    tokens = any(s.reports_tokens for s in stats)  # columns only where some prediction reported them
+    titles = ["model", "ref", "jobs", "succeeded", "failed", "canceled", "median wall s", "p90 wall s"]
+    titles += ["predict s", *(("input tokens", "output tokens", "median first token s") if tokens else ())]
+    head = "".join(f"<th class='{'ref' if h == 'ref' else ''}'>{h}</th>" for h in titles)
     lines = []
     for s in stats:
         ref = refs.get(s.model, {})
@@ -53,6 +47,11 @@ def _summary(models: Sequence[Mapping[str, str]], stats: Sequence[ModelStats]) -
             f"<td class='{'bad' if s.canceled else ''}'>{s.canceled}</td>",
             f"<td>{_secs(s.median_wall_s)}</td><td>{_secs(s.p90_wall_s)}</td><td>{s.predict_s:.2f}</td>",
         ]
+        if tokens:
+            cells.append(
+                f"<td>{_count(s.input_tokens)}</td><td>{_count(s.output_tokens)}</td>"
+                f"<td>{_secs(s.median_first_token_s)}</td>"
+            )
         lines.append(f"<tr class='{'total' if s.model == 'total' else ''}'>{''.join(cells)}</tr>")
     return f"<table class='summary'><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -38,6 +38,37 @@ _CELLS: tuple[tuple[str, Callable[[str, str, JobResult], Any]], ...] = (
     ("wall_time", lambda run_id, ref, r: _seconds(r.wall_time, 3)),
 )
 COLUMNS = tuple(name for name, _ in _CELLS)
+METRIC_PREFIX, INPUT_PREFIX = "metric.", "input."
+
+
+def header(
+    metric_columns: Sequence[str], input_columns: Sequence[str], metadata_columns: Sequence[str]
+) -> list[str]:
+    """`results.csv`'s header: the contract's columns, `metric.*`, `input.*`, then the rows' `_` fields."""
+    return [
+        *COLUMNS,
+        *(METRIC_PREFIX + c for c in metric_columns),
+        *(INPUT_PREFIX + c for c in input_columns),
+        *metadata_columns,
+    ]
+
+
+def split_header(columns: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """The metric, input and metadata column names (without prefixes) of a header `header` wrote."""
+    extra = columns[len(COLUMNS) :]
+    metrics = [c.removeprefix(METRIC_PREFIX) for c in extra if c.startswith(METRIC_PREFIX)]
+    inputs = [c.removeprefix(INPUT_PREFIX) for c in extra if c.startswith(INPUT_PREFIX)]
+    metadata = [c for c in extra if not c.startswith((METRIC_PREFIX, INPUT_PREFIX))]
+    return metrics, inputs, metadata
+
+
+def metric_columns(names: Iterable[str]) -> list[str]:
+    """The `metric.*` columns for these reported metric names: each once, in alphabetical order.
+
+    A fixed order, whatever order the predictions reported them in, so two runs of one spec that saw
+    the same metrics have the same header.
+    """
+    return sorted(set(names))
 
 
 @dataclass(frozen=True)
@@ -61,6 +92,7 @@ class JobResult:
     wall_time: float | None = None
     input: Mapping[str, Any] = field(default_factory=dict)
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)  # other numbers the prediction reported
 
     def to_journal(self) -> dict[str, Any]:
         """The result as a JSON-able dict, for `journal.jsonl`."""
@@ -76,10 +108,16 @@ class JobResult:
         return cls(**values)
 
     def csv_row(
-        self, run_id: str, model_ref: str, input_columns: list[str], metadata_columns: list[str]
+        self,
+        run_id: str,
+        model_ref: str,
+        input_columns: list[str],
+        metadata_columns: list[str],
+        metric_columns: Sequence[str] = (),
     ) -> list[Any]:
-        """The `results.csv` row, columns in contract order."""
+        """The `results.csv` row, columns in contract order (`header`)."""
         row = [cell(run_id, model_ref, self) for _, cell in _CELLS]
+        row += [_cell(self.metrics.get(name)) for name in metric_columns]
         row += [_cell(self.input[name]) if name in self.input else "" for name in input_columns]
         row += [_cell(self.metadata.get(name, "")) for name in metadata_columns]
         return row

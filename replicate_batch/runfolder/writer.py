@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..clock import utc_now_iso
+from ..csv_cells import csv_reader
 from ..errors import RunFolderBusy
 from ..execution.outputs import path_part
 from ..redaction import redact
 from .journal import JOURNAL_NAME
 from .manifest import Manifest, write_manifest
-from .results import COLUMNS, RESULTS_NAME, JobResult
+from .results import COLUMNS, RESULTS_NAME, JobResult, header, metric_columns
 
 LOCK_NAME = ".lock"
 # JSON allows a lone surrogate (`"\ud800"` in a model's output) that UTF-8 cannot encode: written as
@@ -87,6 +88,8 @@ class RunFolder:
         self.run_id = path.name
         self.input_columns = input_columns
         self.metadata_columns = metadata_columns
+        # The metric names some result in results.csv reported; grows as results arrive (`_widen`).
+        self.metric_columns: list[str] = []
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._journal: TextIO | None = None
@@ -180,29 +183,63 @@ class RunFolder:
         self.rewrite_results(results)
 
     def rewrite_results(self, results: Iterable[JobResult]) -> None:
-        """Replace `results.csv` atomically with these results (counts follow)."""
+        """Replace `results.csv` atomically with these results (counts follow).
+
+        Its `metric.*` columns are the metrics these results report, whatever earlier rows had.
+        """
+        results = list(results)
+        metrics = metric_columns(name for result in results for name in result.metrics)
         part = self.path / (RESULTS_NAME + ".part")
         counts: Counter[str] = Counter()
         with open(part, "w", encoding="utf-8", errors=UNENCODABLE, newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow([*COLUMNS, *(f"input.{c}" for c in self.input_columns), *self.metadata_columns])
+            writer.writerow(header(metrics, self.input_columns, self.metadata_columns))
             for result in results:
-                writer.writerow(self._row(result))
+                writer.writerow(self._row(result, metrics))
                 counts[result.status] += 1
         with self._lock:
-            if self._results is not None:
-                self._results.close()
-            os.replace(part, self.path / RESULTS_NAME)
-            if self._results is not None:
-                self._results = open(
-                    self.path / RESULTS_NAME, "a", encoding="utf-8", errors=UNENCODABLE, newline=""
-                )
-                self._results_writer = csv.writer(self._results)
-            self._counts = counts
+            self._replace_results(part)
+            self._counts, self.metric_columns = counts, metrics
 
-    def _row(self, result: JobResult) -> list[Any]:
+    def _replace_results(self, part: Path) -> None:
+        """Move a new `results.csv` into place; the append handle, if open, follows it. Hold `_lock`."""
+        if self._results is not None:
+            self._results.close()
+        os.replace(part, self.path / RESULTS_NAME)
+        if self._results is not None:
+            self._results = open(
+                self.path / RESULTS_NAME, "a", encoding="utf-8", errors=UNENCODABLE, newline=""
+            )
+            self._results_writer = csv.writer(self._results)
+
+    def _widen(self, names: Iterable[str]) -> None:
+        """Add `metric.*` columns for metrics no earlier row reported, rewriting `results.csv` atomically.
+
+        The header is only known as results arrive: a run's first language-model result, say, brings
+        its token counts. The rows already written get empty cells there; a crash meanwhile leaves the
+        old file whole. Hold `_lock`.
+        """
+        columns = metric_columns([*self.metric_columns, *names])
+        first, width = len(COLUMNS), len(self.metric_columns)
+        at = {name: first + index for index, name in enumerate(self.metric_columns)}
+        path, part = self.path / RESULTS_NAME, self.path / (RESULTS_NAME + ".part")
+        with (
+            open(path, encoding="utf-8", newline="") as old,
+            open(part, "w", encoding="utf-8", errors=UNENCODABLE, newline="") as new,
+        ):
+            rows, writer = csv_reader(old), csv.writer(new)
+            next(rows, None)
+            writer.writerow(header(columns, self.input_columns, self.metadata_columns))
+            for row in rows:
+                cells = [row[at[name]] if name in at else "" for name in columns]
+                writer.writerow([*row[:first], *cells, *row[first + width :]])
+        self._replace_results(part)
+        self.metric_columns = columns
+
+    def _row(self, result: JobResult, metrics: list[str] | None = None) -> list[Any]:
         model_ref = self._model_refs.get(result.model, "")
-        row = result.csv_row(self.run_id, model_ref, self.input_columns, self.metadata_columns)
+        columns = self.metric_columns if metrics is None else metrics
+        row = result.csv_row(self.run_id, model_ref, self.input_columns, self.metadata_columns, columns)
         return [redact(cell) if isinstance(cell, str) else cell for cell in row]
 
     def journal(self, event: str, **fields: Any) -> None:
@@ -217,8 +254,11 @@ class RunFolder:
     def record(self, result: JobResult) -> None:
         """Journal a finished job and append its `results.csv` row."""
         self.journal("finished", job_id=result.job_id, result=result.to_journal())
-        row = self._row(result)
         with self._lock:
+            new = [name for name in result.metrics if name not in self.metric_columns]
+            if new:
+                self._widen(new)
+            row = self._row(result)
             self._results_writer.writerow(row)
             assert self._results is not None
             self._results.flush()

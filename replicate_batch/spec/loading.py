@@ -58,8 +58,10 @@ class LoadedSpec:
 # What belongs where, for messages about a spec in the wrong shape (see problems_from_validation).
 _SHAPES = {
     "": "a mapping with `models` and `inputs`",
-    "models": "a list of models, each a ref (owner/name[:version]) or a mapping with one of ref/cog/url",
-    "models[]": "a ref string or a mapping with one of ref/cog/url",
+    "models": (
+        "a list of models, each a ref (owner/name[:version]) or a mapping with one of ref/cog/url/deployment"
+    ),
+    "models[]": "a ref string or a mapping with one of ref/cog/url/deployment",
     "models[].input": "a mapping of input names to values",
     "models[].url": 'an http(s) URL such as "http://host:5000", or a list of them',
     "models[].url[]": 'an http(s) URL such as "http://host:5000"',
