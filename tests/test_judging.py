@@ -337,3 +337,14 @@ def test_the_bundled_cog_judge_grades_on_a_real_cog_server(bench_for: Any, tmp_p
     finished = [e["result"] for e in bench.judge_events() if e["event"] == "finished"]
     assert [r["status"] for r in finished] == ["succeeded"] * 3
     assert all(r["prediction_id"] for r in finished)
+
+
+def test_a_judge_on_a_deployment_runs_on_its_current_release(emu: Emulator, bench_for: Any) -> None:
+    emu.add_deployment("acme", "grader-prod", emu.models["acme/grader"])
+    bench = bench_for([correct(judge={"deployment": "acme/grader-prod", "input": {"max_tokens": 8}})])
+    assert bench.prepared.start() == []
+    assert bench.score("correct", "red") == Score(1.0, "A")
+    (create,) = [r for r in emu.requests if r.endpoint == "create"]
+    assert create.path == "/v1/deployments/acme/grader-prod/predictions"
+    (finished,) = [e["result"] for e in bench.judge_events() if e["event"] == "finished"]
+    assert finished["version"] == emu.models["acme/grader"].version_id
