@@ -136,7 +136,8 @@ def _note(text: str) -> None:
 
 
 def _tell(summary: RunSummary, *, shown: bool) -> None:
-    """Warnings, then the plan of a dry run (always), or the table and the run folder (when `shown`)."""
+    """Warnings, then the plan of a dry run (always), or the table and the run folder (when `shown`),
+    then each threshold not met (unless interrupted: it is why the exit status is 3)."""
     for warning in summary.warnings:
         say(f"warning: {warning}", sys.stderr)
     if summary.run_dir is None:
@@ -144,3 +145,6 @@ def _tell(summary: RunSummary, *, shown: bool) -> None:
     elif shown:
         say(summary.table)
         say(f"run folder: {summary.run_dir}")
+    if summary.exit_code != EXIT_INTERRUPTED:
+        for failure in summary.gate_failures:
+            say(failure, sys.stderr)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import yaml
 from ..csv_cells import csv_reader
 from ..errors import NotARunFolder
 from ..runfolder.manifest import Manifest, read_manifest
-from ..runfolder.results import COLUMNS, RESULTS_NAME
+from ..runfolder.results import COLUMNS, RESULTS_NAME, ResultColumns
 from .stats import ModelStats, StatsTally
 
 FAILED_STATUSES = ("failed", "canceled")
@@ -34,6 +34,7 @@ class RunRecords:
     spec: Mapping[str, Any]
     input_columns: list[str]  # input names, without the `input.` prefix
     metadata_columns: list[str]  # the rows' `_` fields
+    scorer_names: list[str] = field(default_factory=list)  # `score.<name>` columns, in order
 
     @property
     def run_id(self) -> str:
@@ -98,14 +99,15 @@ def load_run(path: str | Path, *, with_results: bool = True) -> RunRecords:
         raise NotARunFolder(f"{path} is not a run folder: it has no {RESULTS_NAME}")
     with open(results_path, encoding="utf-8", newline="") as handle:
         header = _checked_header(results_path, next(csv_reader(handle), None))
-    extra = header[len(COLUMNS) :]
+    columns = ResultColumns.from_header(header)
     return RunRecords(
         path=path,
         results=list(read_results(path)) if with_results else [],
         manifest=read_manifest(path) or Manifest(),
         spec=_read_yaml(path / "spec.yaml"),
-        input_columns=[c.removeprefix("input.") for c in extra if c.startswith("input.")],
-        metadata_columns=[c for c in extra if not c.startswith("input.")],
+        input_columns=list(columns.inputs),
+        metadata_columns=list(columns.metadata),
+        scorer_names=list(columns.scores),
     )
 
 
