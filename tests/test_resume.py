@@ -22,6 +22,7 @@ from replicate_batch import load_results, run_batch
 from replicate_batch.cli import main
 from replicate_batch.clock import Clock
 from replicate_batch.runfolder.journal import journal_events as read_journal_events
+from replicate_batch.runfolder.results import ResultColumns
 from replicate_batch.runfolder.writer import RunFolder
 from tests.emulated import SCALE, emulated
 from tests.emulator_models import fake_png
@@ -321,7 +322,7 @@ def test_two_writers_never_share_a_run_folder(
     spec = write_spec(tmp_path, 1)
     assert main([str(spec), "--quiet"]) == 0
     run_dir = next((tmp_path / "runs").glob("sweep-*"))
-    holder = RunFolder.reopen(run_dir, [], [])  # another writer holds the folder
+    holder = RunFolder.reopen(run_dir, ResultColumns())  # another writer holds the folder
     try:
         assert main([str(spec), "--resume", str(run_dir)]) == 2
         assert "is being written by process" in capsys.readouterr().err
