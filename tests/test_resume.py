@@ -25,8 +25,8 @@ from replicate_batch.runfolder.journal import journal_events as read_journal_eve
 from replicate_batch.runfolder.results import ResultColumns
 from replicate_batch.runfolder.writer import RunFolder
 from tests.emulated import SCALE, emulated
-from tests.emulator_models import fake_png
-from tests.replicate_emulator import UNTIL_REMOVED, Emulator, Fault, ModelDef
+from tests.emulator_models import fake_png, painter_model
+from tests.replicate_emulator import UNTIL_REMOVED, Emulator, Fault
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,19 +48,7 @@ def durations() -> Durations:
 
 @pytest.fixture
 def emu(durations: Durations) -> Iterator[Emulator]:
-    painter = ModelDef(
-        owner="acme",
-        name="painter",
-        input_schema={
-            "required": ["prompt"],
-            "properties": {"prompt": {"type": "string"}, "seed": {"type": "integer", "default": 0}},
-        },
-        output_schema={"type": "array", "items": {"type": "string", "format": "uri"}},
-        predict=lambda inputs, ctx: [
-            ctx.file(fake_png(inputs["prompt"], inputs["seed"], i), f"out-{i}.png") for i in range(2)
-        ],
-        duration_s=durations,
-    )
+    painter = painter_model(durations)
     with emulated(painter, standard=False) as emulator:
         yield emulator
 
