@@ -9,6 +9,7 @@ import yaml
 
 from replicate_batch.errors import SpecError
 from replicate_batch.rows.rowset import load_rows
+from replicate_batch.scoring import check_scoring
 from replicate_batch.spec.loading import load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,10 +246,22 @@ def test_rows_from_files_keep_their_line_numbers(tmp_path: Path) -> None:
 @pytest.mark.parametrize("config", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_bundled_config_is_valid(config: Path) -> None:
     loaded = load_spec(config)
-    assert load_rows(loaded)
+    rows = load_rows(loaded)
+    assert rows
     for model in loaded.spec.models:
         if model.cog:
             assert (loaded.resolve_path(model.cog) / "cog.yaml").is_file()
+    scorers, problems = check_scoring(
+        loaded.spec.scorers,
+        loaded.spec.group_by,
+        spec_dir=loaded.base_dir,
+        model_names=loaded.model_names,
+        value_names=rows.value_names,
+        metadata_names=rows.metadata_names,
+        source=loaded.source,
+    )
+    assert not problems, [str(p) for p in problems]
+    assert scorers  # every bundled config is an evaluation
 
 
 def test_the_readme_example_spec_is_valid(tmp_path: Path) -> None:

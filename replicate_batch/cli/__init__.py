@@ -1,7 +1,7 @@
 """The command line: parse arguments, call the library, turn its errors into messages and exit codes.
 
-`replicate-batch SPEC` runs a spec (run.py); `report`, `compare` and `merge` are subcommands, one
-module each.
+`replicate-batch SPEC` runs a spec (run.py); `report`, `compare`, `merge` and `rescore` are
+subcommands, one module each.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from pathlib import Path
 from .compare import compare_command
 from .merge import merge_command
 from .report import report_command
+from .rescore import rescore_command
 from .run import run_command
 
 SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "report": report_command,
     "compare": compare_command,
     "merge": merge_command,
+    "rescore": rescore_command,
 }
 
 

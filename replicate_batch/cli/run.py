@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="replicate-batch",
         description="Run a batch of model predictions described by a YAML spec.",
         epilog="other commands: `report RUN_DIR`, `compare RUN_A RUN_B [--output FILE]`, "
-        "`merge RUN_DIR... --into DIR`",
+        "`merge RUN_DIR... --into DIR`, `rescore RUN_DIR [--spec SPEC]`",
     )
     parser.add_argument("spec", type=Path, help="the spec file (YAML)")
     parser.add_argument(
@@ -136,7 +136,8 @@ def _note(text: str) -> None:
 
 
 def _tell(summary: RunSummary, *, shown: bool) -> None:
-    """Warnings, then the plan of a dry run (always), or the table and the run folder (when `shown`)."""
+    """Warnings, then the plan of a dry run (always), or the table and the run folder (when `shown`),
+    then each threshold not met (unless interrupted: it is why the exit status is 3)."""
     for warning in summary.warnings:
         say(f"warning: {warning}", sys.stderr)
     if summary.run_dir is None:
@@ -144,3 +145,6 @@ def _tell(summary: RunSummary, *, shown: bool) -> None:
     elif shown:
         say(summary.table)
         say(f"run folder: {summary.run_dir}")
+    if summary.exit_code != EXIT_INTERRUPTED:
+        for failure in summary.gate_failures:
+            say(failure, sys.stderr)

@@ -18,7 +18,7 @@ import yaml
 from ..csv_cells import csv_reader
 from ..errors import NotARunFolder
 from ..runfolder.manifest import Manifest, read_manifest
-from ..runfolder.results import COLUMNS, RESULTS_NAME, split_header
+from ..runfolder.results import COLUMNS, RESULTS_NAME, ResultColumns
 from .stats import ModelStats, StatsTally
 
 FAILED_STATUSES = ("failed", "canceled")
@@ -35,6 +35,7 @@ class RunRecords:
     input_columns: list[str]  # input names, without the `input.` prefix
     metadata_columns: list[str]  # the rows' `_` fields
     metric_columns: list[str] = field(default_factory=list)  # metric names, without `metric.`
+    scorer_names: list[str] = field(default_factory=list)  # `score.<name>` columns, in order
 
     @property
     def run_id(self) -> str:
@@ -99,15 +100,16 @@ def load_run(path: str | Path, *, with_results: bool = True) -> RunRecords:
         raise NotARunFolder(f"{path} is not a run folder: it has no {RESULTS_NAME}")
     with open(results_path, encoding="utf-8", newline="") as handle:
         header = _checked_header(results_path, next(csv_reader(handle), None))
-    metrics, inputs, metadata = split_header(header)
+    columns = ResultColumns.from_header(header)
     return RunRecords(
         path=path,
         results=list(read_results(path)) if with_results else [],
         manifest=read_manifest(path) or Manifest(),
         spec=_read_yaml(path / "spec.yaml"),
-        input_columns=inputs,
-        metadata_columns=metadata,
-        metric_columns=metrics,
+        input_columns=list(columns.inputs),
+        metadata_columns=list(columns.metadata),
+        metric_columns=list(columns.metrics),
+        scorer_names=list(columns.scores),
     )
 
 

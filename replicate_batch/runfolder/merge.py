@@ -17,7 +17,7 @@ from ..csv_cells import csv_reader
 from ..errors import MergeRefused
 from .journal import JOURNAL_NAME, read_journal
 from .manifest import MANIFEST_NAME, Manifest, read_manifest, write_manifest
-from .results import METRIC_PREFIX, RESULTS_NAME, JobResult, split_header
+from .results import METRIC_PREFIX, RESULTS_NAME, JobResult, ResultColumns
 from .writer import RunFolder, reading_lock
 
 STATUS_RANK = {"succeeded": 0, "failed": 1, "canceled": 2}
@@ -53,7 +53,8 @@ def _merge(run_dirs: Sequence[Path], into: Path) -> Path:
         )
     if into.exists() and any(into.iterdir()):
         raise MergeRefused.single(str(into), "--into", "already exists and is not empty: name a new folder")
-    _, inputs, metadata = split_header(_same_header(run_dirs))  # metric columns follow the results
+    # metric columns follow the results (rewrite_results), whatever each shard saw
+    columns = ResultColumns.from_header(_same_header(run_dirs))
 
     best: dict[str, JobResult] = {}  # job order: as the shards' results.csv list them
     for run_dir in run_dirs:
@@ -66,7 +67,7 @@ def _merge(run_dirs: Sequence[Path], into: Path) -> Path:
             if kept is None or STATUS_RANK.get(result.status, 3) < STATUS_RANK.get(kept.status, 3):
                 best[job_id] = result
 
-    folder = RunFolder.at(into, inputs, metadata)
+    folder = RunFolder.at(into, columns)
     try:
         for run_dir in run_dirs:
             if (run_dir / "files").is_dir():

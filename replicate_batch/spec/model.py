@@ -217,6 +217,10 @@ class BatchSpec(_Strict):
     """Inline rows, or a path to a .csv / .jsonl / .json / .yaml file of rows."""
     matrix: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(default_factory=dict)
     """Every combination is run for every (model, row)."""
+    scorers: list[Any] = Field(default_factory=list)
+    """How each job is scored (design.md §5); checked by `scoring.parse_scorers` in the preflight."""
+    group_by: list[str] = Field(default_factory=list)
+    """Row metadata fields (`_category`) whose values get aggregates of their own."""
 
     @field_validator("name")
     @classmethod
