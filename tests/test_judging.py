@@ -24,6 +24,7 @@ from replicate_batch.execution.ratelimit import TokenBucket
 from replicate_batch.execution.retry import RetryPolicy
 from replicate_batch.judge_models import PreparedJudges, build_judges
 from replicate_batch.runfolder.journal import JudgeJournal, journal_events, read_journal
+from replicate_batch.runfolder.results import ResultColumns
 from replicate_batch.runfolder.writer import RunFolder
 from replicate_batch.scoring import Judge, Score, parse_scorers
 from replicate_batch.spec.loading import parse_spec
@@ -71,10 +72,10 @@ class Bench:
             self.loaded, list(self.judges.values()), concurrency=4, clock=clock, backends=make_backends
         )
         if run_dir is None:
-            self.folder = RunFolder.create(tmp_path / "runs", "judging", [], [])
+            self.folder = RunFolder.create(tmp_path / "runs", "judging", ResultColumns())
             journal = JudgeJournal()
         else:
-            self.folder = RunFolder.reopen(run_dir, [], [])
+            self.folder = RunFolder.reopen(run_dir, ResultColumns())
             journal = read_journal(run_dir).judges
         self.folder.open("", {}, "hash")
         policy = RetryPolicy(self.loaded.spec.retry, clock)
