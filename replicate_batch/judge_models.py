@@ -1,9 +1,11 @@
 """The judges' models: each `judge:` entry checked, built, started and resolved like a spec's model.
 
-A judge entry is a model entry of any form (`ref`, `cog`, `url`, with `input:` defaults). Its backend
-comes from the same factory as the spec's models; judge scorers naming the same model (the entry
-without its `input:`) share one backend. Starting is separate from building so that `rescore`, which
-usually reuses every reply, starts a judge's backend only when a prediction is needed.
+A judge entry is a model entry of any form (`ref`, `cog`, `url`, `deployment`, with `input:`
+defaults). Its backend comes from the same factory as the spec's models; judge scorers naming the
+same model (the entry without its `input:` and `name:`) share one backend. The entries are checked
+at once (`plan_judges`); the backends are built and started by `PreparedJudges.start`, which a run
+calls in its preflight and `rescore` only when a judge prediction is needed (usually never: the
+replies are reused).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from .clock import Clock
 from .errors import BackendSetupError, Problem, SpecError, TokenRejected
 from .jobs import ResolvedModel
 from .schema import ModelSchema, parse_schema
-from .scoring import Judge
+from .scoring.judge import Judge
 from .scoring.template import Template
 from .spec.loading import LoadedSpec
 from .spec.model import ModelSpec
@@ -46,7 +48,7 @@ class JudgeModel:
     label: str  # its name in messages, the manifest and Cog's logs
     spec: ModelSpec
     place: str  # where it is first named: `scorers[3].judge`
-    backend: Backend
+    backend: Backend | None = None  # once built
     info: ModelInfo | None = None  # once started
     schema: ModelSchema = field(default_factory=lambda: parse_schema(None))
 
@@ -71,22 +73,40 @@ class JudgeSetup:
 
 @dataclass
 class PreparedJudges:
-    """Every judge scorer of a spec with its model; the models' backends built, maybe not started."""
+    """Every judge scorer of a spec with its model; the models' backends built and started on `start`."""
 
-    source: str
+    loaded: LoadedSpec
     setups: dict[str, JudgeSetup]  # by scorer name, in spec order
     models: list[JudgeModel]
+    backends: BackendFactory
+    concurrency: int
+    clock: Clock
     started: bool = False
+    problems: list[Problem] = field(default_factory=list)  # what starting found
+
+    @property
+    def source(self) -> str:
+        """The spec file, as messages name it."""
+        return self.loaded.source
 
     def start(self) -> list[Problem]:
-        """Start every judge model (once), resolve its version and schema, check each judge against it."""
+        """Build and start every judge model (once), resolve its version and schema, check each judge.
+
+        Returns the problems (none: every judge can be asked), the same ones on every call.
+        """
         if self.started:
-            return []
+            return self.problems
         self.started = True
-        problems: list[Problem] = []
-        for model in self.models:
+        try:
+            built = _build(self.loaded, self.models, self.concurrency, self.clock, self.backends)
+        except SpecError as error:
+            self.problems = list(error.problems)
+            return self.problems
+        problems = self.problems
+        for model, backend in zip(self.models, built):
+            model.backend = backend
             try:
-                model.info = model.backend.start()
+                model.info = backend.start()
             except BackendSetupError as error:
                 problem = (
                     Problem("environment", TOKEN_VARIABLE, str(error))
@@ -102,45 +122,40 @@ class PreparedJudges:
         return problems
 
     def stop(self) -> None:
-        """Stop every judge model's backend, even if one fails to stop."""
+        """Stop every judge model's backend that was built, even if one fails to stop."""
         for model in self.models:
-            with contextlib.suppress(Exception):
-                model.backend.stop()
+            if model.backend is not None:
+                with contextlib.suppress(Exception):
+                    model.backend.stop()
 
 
-def build_judges(
+def plan_judges(
     loaded: LoadedSpec,
     judges: Sequence[Judge],
     *,
     concurrency: int,
     clock: Clock,
     backends: BackendFactory,
-) -> PreparedJudges:
-    """Check each judge entry as a model entry and build the backends (not started); SpecError if not."""
+) -> tuple[PreparedJudges, list[Problem]]:
+    """Each judge entry checked as a model entry, and the models judges share; nothing built yet.
+
+    Returns the judges and the problems with their entries (`scorers[3].judge.ref`).
+    """
     problems: list[Problem] = []
     setups: dict[str, JudgeSetup] = {}
     models: dict[str, JudgeModel] = {}
-    specs: list[tuple[Judge, ModelSpec]] = []
     for judge in judges:
         spec, found = _model_spec(judge, loaded.source)
         problems += found
-        if spec is not None:
-            specs.append((judge, spec))
-    if problems:
-        raise SpecError(problems)
-    placeholders: dict[str, tuple[str, ModelSpec, str]] = {}
-    for judge, spec in specs:
+        if spec is None:
+            continue
         identity = json.dumps(spec.model_dump(mode="json", exclude={"input", "name"}), sort_keys=True)
-        if identity not in placeholders:
-            label = spec.name or _label(spec.default_name(), {p[0] for p in placeholders.values()})
-            placeholders[identity] = (label, spec, f"{judge.place}.judge")
-    built = _build(loaded, list(placeholders.values()), concurrency, clock, backends)
-    for (identity, (label, spec, place)), backend in zip(placeholders.items(), built):
-        models[identity] = JudgeModel(label, spec, place, backend)
-    for judge, spec in specs:
-        identity = json.dumps(spec.model_dump(mode="json", exclude={"input", "name"}), sort_keys=True)
+        if identity not in models:
+            label = spec.name or _label(spec.default_name(), {m.label for m in models.values()})
+            models[identity] = JudgeModel(label, spec, f"{judge.place}.judge")
         setups[judge.name] = JudgeSetup(judge, models[identity], dict(spec.input))
-    return PreparedJudges(loaded.source, setups, list(models.values()))
+    prepared = PreparedJudges(loaded, setups, list(models.values()), backends, concurrency, clock)
+    return prepared, problems
 
 
 def _model_spec(judge: Judge, source: str) -> tuple[ModelSpec | None, list[Problem]]:
@@ -164,30 +179,30 @@ def _label(name: str, taken: set[str]) -> str:
 
 def _build(
     loaded: LoadedSpec,
-    entries: list[tuple[str, ModelSpec, str]],
+    models: Sequence[JudgeModel],
     concurrency: int,
     clock: Clock,
     backends: BackendFactory,
 ) -> list[Backend]:
     """The judge models' backends, from the factory the spec's models use (the judges as its models)."""
-    if not entries:
+    if not models:
         return []
-    spec = loaded.spec.model_copy(update={"models": [entry for _, entry, _ in entries]})
-    names = tuple(label for label, _, _ in entries)
+    spec = loaded.spec.model_copy(update={"models": [model.spec for model in models]})
+    names = tuple(model.label for model in models)
     judges_loaded = LoadedSpec(spec, loaded.path, loaded.base_dir, loaded.name, names)
     try:
         built = backends(judges_loaded, concurrency=concurrency, clock=clock)
     except SpecError as error:  # its places name the judges' list: say where each judge is
-        places = [place for _, _, place in entries]
+        places = [model.place for model in models]
         raise SpecError(
             Problem(p.source, _judge_places(p.place, places), _judge_places(p.message, places))
             for p in error.problems
         ) from None
-    if len(built) != len(entries):
+    if len(built) != len(models):
         for backend in built:
             with contextlib.suppress(Exception):
                 backend.stop()
-        raise ValueError(f"the backend factory built {len(built)} backends for {len(entries)} judge models")
+        raise ValueError(f"the backend factory built {len(built)} backends for {len(models)} judge models")
     return built
 
 

@@ -22,7 +22,7 @@ from replicate_batch.execution.executor import Execution
 from replicate_batch.execution.judging import Judging
 from replicate_batch.execution.ratelimit import TokenBucket
 from replicate_batch.execution.retry import RetryPolicy
-from replicate_batch.judge_models import PreparedJudges, build_judges
+from replicate_batch.judge_models import PreparedJudges, plan_judges
 from replicate_batch.runfolder.journal import JudgeJournal, journal_events, read_journal
 from replicate_batch.runfolder.results import ResultColumns
 from replicate_batch.runfolder.writer import RunFolder
@@ -68,9 +68,12 @@ class Bench:
         assert not problems, [str(p) for p in problems]
         self.judges = {judge.name: judge for judge in judges if isinstance(judge, Judge)}
         clock = clock or Clock(time_scale=SCALE)
-        self.prepared: PreparedJudges = build_judges(
+        self.prepared: PreparedJudges
+        self.prepared, problems = plan_judges(
             self.loaded, list(self.judges.values()), concurrency=4, clock=clock, backends=make_backends
         )
+        if problems:
+            raise SpecError(problems)
         if run_dir is None:
             self.folder = RunFolder.create(tmp_path / "runs", "judging", ResultColumns())
             journal = JudgeJournal()
