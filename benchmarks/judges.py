@@ -162,7 +162,8 @@ def main() -> None:
     )
     throughput(args, n)
     print(
-        f"\nrate limit: {rate} jobs x (candidate + judge) at rate_limit {rate}/min, the emulator refusing more"
+        f"\nrate limit: {rate} jobs x (candidate + judge) at rate_limit {rate}/min, "
+        "the emulator refusing more"
     )
     rate_limit(args, rate)
     print(f"at the end: {load_line()}")

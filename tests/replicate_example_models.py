@@ -1,8 +1,8 @@
 """Emulator stand-ins for the Replicate models `configs/replicate-examples.yaml` names.
 
-Their schemas list the inputs the real models take that the config uses, laid out as Cog writes
-them; what they compute is the emulator's (`grade` for the judge). Enough for `--dry-run` (refs,
-versions, schemas) and for a run against the emulator.
+Their schemas list inputs the real models take (those the config uses among them), laid out as Cog
+writes them; what they compute is the emulator's. Enough for `--dry-run` (refs, versions, schemas)
+and for a run against the emulator.
 """
 
 from __future__ import annotations
@@ -28,7 +28,13 @@ def _answer(inputs: dict[str, Any], ctx: PredictContext) -> list[str]:
 
 
 def _judge(inputs: dict[str, Any], ctx: PredictContext) -> list[str]:
-    return _words(grade(inputs["prompt"]))[: inputs["max_tokens"]]
+    # A judge prompt with a `Reference:` line is graded like the bundled judge; with `Request:`, an
+    # answer with words in it is taken as doing what was asked.
+    prompt = inputs["prompt"]
+    if "Reference:" in prompt:
+        return _words(grade(prompt))[: inputs["max_tokens"]]
+    answer = prompt.partition("Answer:")[2].partition("\n")[0]
+    return ["A" if answer.strip() else "B"]
 
 
 def _language_model(owner: str, name: str, max_tokens: str, predict: Any, **extra: Any) -> ModelDef:
