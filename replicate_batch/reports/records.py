@@ -8,8 +8,9 @@ so every value is the string the run wrote (no dtype guessing) and a run of 8,00
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from ..runfolder.results import COLUMNS, RESULTS_NAME
 from .stats import ModelStats, StatsTally
 
 FAILED_STATUSES = ("failed", "canceled")
+SCORE_PREFIX, NOTE_PREFIX = "score.", "note."  # a scorer's columns: `score.<name>`, `note.<name>`
+_NOT_METADATA = ("input.", SCORE_PREFIX, NOTE_PREFIX, "metric.")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class RunRecords:
     spec: Mapping[str, Any]
     input_columns: list[str]  # input names, without the `input.` prefix
     metadata_columns: list[str]  # the rows' `_` fields
+    scorer_names: list[str] = field(default_factory=list)  # from the `score.<name>` columns, in order
 
     @property
     def run_id(self) -> str:
@@ -105,7 +109,8 @@ def load_run(path: str | Path, *, with_results: bool = True) -> RunRecords:
         manifest=read_manifest(path) or Manifest(),
         spec=_read_yaml(path / "spec.yaml"),
         input_columns=[c.removeprefix("input.") for c in extra if c.startswith("input.")],
-        metadata_columns=[c for c in extra if not c.startswith("input.")],
+        metadata_columns=[c for c in extra if not c.startswith(_NOT_METADATA)],
+        scorer_names=[c.removeprefix(SCORE_PREFIX) for c in extra if c.startswith(SCORE_PREFIX)],
     )
 
 
@@ -133,6 +138,11 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
     except (OSError, yaml.YAMLError):
         return {}
     return data if isinstance(data, Mapping) else {}
+
+
+def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    """A sort key that puts `row 2` before `row 10`."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text))
 
 
 def pretty_output(text: str) -> tuple[str, bool]:

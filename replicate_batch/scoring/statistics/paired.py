@@ -7,7 +7,7 @@ Every pair is one job scored in both runs, so the tests work on the per-job diff
 - `bootstrap_interval`: percentile interval of the mean difference, resampling pairs (seeded);
 - `holm_adjust`: Holm-Bonferroni adjustment across the (model, scorer) pairs compared;
 - `paired_test`: all of it for one (model, scorer): McNemar when every score is 0 or 1, else the
-  permutation test, and the bootstrap interval either way.
+  permutation test, and the bootstrap interval either way; `paired_p` the p-value alone.
 
 Everything is deterministic for the same input. The Monte Carlo test and the bootstrap use numpy
 (imported when they run): with 100,000 pairs they draw millions of numbers, which plain Python
@@ -32,6 +32,7 @@ __all__ = [
     "bootstrap_interval",
     "holm_adjust",
     "mcnemar_p",
+    "paired_p",
     "paired_test",
     "sign_flip_p",
 ]
@@ -142,13 +143,7 @@ def paired_test(scores_a: Sequence[float], scores_b: Sequence[float], *, seed: i
     a, b = _finite(scores_a), _finite(scores_b)
     diffs = [y - x for x, y in zip(a, b)]
     ci_low, ci_high = bootstrap_interval(diffs, seed=seed)
-    test: Literal["mcnemar", "permutation"]
-    if all(v in (0, 1) for v in (*a, *b)):
-        test = "mcnemar"
-        p_value = mcnemar_p(sum(x > y for x, y in zip(a, b)), sum(x < y for x, y in zip(a, b)))
-    else:
-        test = "permutation"
-        p_value = sign_flip_p(diffs, seed=seed)
+    p_value, test = paired_p(a, b, seed=seed)
     mean_a, mean_b = math.fsum(a) / len(a), math.fsum(b) / len(b)
     return PairedResult(
         n=len(a),
@@ -160,6 +155,18 @@ def paired_test(scores_a: Sequence[float], scores_b: Sequence[float], *, seed: i
         p_value=p_value,
         test=test,
     )
+
+
+def paired_p(
+    scores_a: Sequence[float], scores_b: Sequence[float], *, seed: int = SEED
+) -> tuple[float, Literal["mcnemar", "permutation"]]:
+    """The two-sided p-value `paired_test` gives (and its test), without the interval: for `history`."""
+    if len(scores_a) != len(scores_b):
+        raise ValueError(f"paired scores differ in length: {len(scores_a)} and {len(scores_b)}")
+    a, b = _finite(scores_a), _finite(scores_b)
+    if all(v in (0, 1) for v in (*a, *b)):
+        return mcnemar_p(sum(x > y for x, y in zip(a, b)), sum(x < y for x, y in zip(a, b))), "mcnemar"
+    return sign_flip_p([y - x for x, y in zip(a, b)], seed=seed), "permutation"
 
 
 def _finite(values: Sequence[float]) -> list[float]:
