@@ -13,7 +13,7 @@ listed, not tested. A flip is a job whose score changed (1 -> 0 is a flip to wor
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -169,10 +169,18 @@ def _tested(
 ) -> ScorePair:
     result = None
     if common:
-        a = [jobs_a[j] or 0.0 for j in common]
-        b = [jobs_b[j] or 0.0 for j in common]
+        a, b = paired_scores(jobs_a, jobs_b, common)
         result = paired_test(a, b, seed=seed)
     return ScorePair(model, scorer, group, only_a, only_b, result)
+
+
+def paired_scores(
+    jobs_a: Mapping[str, float | None], jobs_b: Mapping[str, float | None], job_ids: Iterable[str]
+) -> tuple[list[float], list[float]]:
+    """Both runs' scores of these jobs, unscored counting 0, in job id order (so `compare` and
+    `history` draw the same permutations and resamples for the same jobs)."""
+    ids = sorted(job_ids)
+    return [jobs_a[j] or 0.0 for j in ids], [jobs_b[j] or 0.0 for j in ids]
 
 
 def _holm(pairs: list[ScorePair]) -> list[ScorePair]:
