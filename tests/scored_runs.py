@@ -37,15 +37,19 @@ from replicate_batch.scoring import (
 from tests.doubles import instant_backends
 
 
-def run_scored(spec: Mapping[str, Any], spec_dir: Path, output_dir: Path) -> Path:
-    """Run `spec` (written to `spec_dir/<name>.yaml`) on the double backend; score it; the run folder."""
+def run_scored(spec: Mapping[str, Any], spec_dir: Path, output_dir: Path, *, double: bool = True) -> Path:
+    """Run `spec` (written to `spec_dir/<name>.yaml`), score it; the run folder.
+
+    The models run on the in-process double (`echo: <prompt>`), or with `double` False on the runner's
+    own backends (inside `tests.emulated.emulated()`: the Replicate emulator).
+    """
     plain = {k: v for k, v in spec.items() if k not in ("scorers", "group_by")}
     spec_path = spec_dir / f"{spec.get('name', 'spec')}.yaml"
     spec_path.write_text(yaml.safe_dump(plain), encoding="utf-8")
     summary = run_batch(
         spec_path,
         output_dir=output_dir,
-        backends=instant_backends(),
+        backends=instant_backends() if double else None,
         clock=Clock(time_scale=0.01),
         stderr=io.StringIO(),
     )

@@ -34,7 +34,7 @@ MESSAGE_CHARS = 500  # a failure's message attribute is cut here; its text holds
 
 
 @dataclass(frozen=True)
-class TestCase:
+class JUnitCase:
     """One `<testcase>`: passed (`failure` and `skipped` empty), failed or skipped."""
 
     classname: str
@@ -51,7 +51,7 @@ def _text(value: str) -> str:
     return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else "\ufffd", value)
 
 
-def junit_xml(suite: str, cases: Sequence[TestCase], timestamp: str = "") -> str:
+def junit_xml(suite: str, cases: Sequence[JUnitCase], timestamp: str = "") -> str:
     """The document: one suite of these test cases, with the counts CI shows."""
     failures = sum(bool(c.failure) for c in cases)
     skipped = sum(bool(c.skipped) and not c.failure for c in cases)
@@ -84,14 +84,14 @@ def junit_xml(suite: str, cases: Sequence[TestCase], timestamp: str = "") -> str
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def gate_case(model: str, scorer: str, summary: ScoreSummary) -> TestCase:
+def gate_case(model: str, scorer: str, summary: ScoreSummary) -> JUnitCase:
     """A scorer's gate for one model: failed when its mean is below the threshold."""
     if summary.threshold is None:
-        return TestCase(model, scorer, output=f"mean {summary.text} (no threshold)")
+        return JUnitCase(model, scorer, output=f"mean {summary.text} (no threshold)")
     comparison = f"mean {summary.text} {'>=' if summary.passed else '<'} {summary.threshold:.2f}"
     if summary.passed:
-        return TestCase(model, scorer, output=comparison)
-    return TestCase(model, scorer, failure=f"threshold not met: {comparison}", failure_type="threshold")
+        return JUnitCase(model, scorer, output=comparison)
+    return JUnitCase(model, scorer, failure=f"threshold not met: {comparison}", failure_type="threshold")
 
 
 def _seconds(cell: str) -> float:
@@ -115,7 +115,7 @@ def run_junit(run_dir: str | Path) -> str:
         if record["status"] in FAILED_STATUSES:
             error = record.get("error") or record["status"]
             cases.append(
-                TestCase(
+                JUnitCase(
                     record["model"],
                     run.job_label(record),
                     _seconds(record.get("wall_time", "")),
@@ -133,7 +133,7 @@ def comparison_junit(c: Comparison) -> str:
     for pair in c.scores.pairs:
         r = pair.result
         if r is None:
-            cases.append(TestCase(pair.model, pair.scorer, skipped="no job in both runs"))
+            cases.append(JUnitCase(pair.model, pair.scorer, skipped="no job in both runs"))
             continue
         text = (
             f"mean {r.mean_a:.2f} -> {r.mean_b:.2f}, diff {r.diff:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}], "
@@ -141,19 +141,19 @@ def comparison_junit(c: Comparison) -> str:
         )
         if pair.verdict == "worse":
             cases.append(
-                TestCase(
+                JUnitCase(
                     pair.model, pair.scorer, failure=f"significantly lower: {text}", failure_type="regression"
                 )
             )
         else:
-            cases.append(TestCase(pair.model, pair.scorer, output=text))
+            cases.append(JUnitCase(pair.model, pair.scorer, output=text))
     for side, pairs in (("A", c.scores.only_a), ("B", c.scores.only_b)):
-        cases += [TestCase(model, scorer, skipped=f"scored only in {side}") for model, scorer in pairs]
+        cases += [JUnitCase(model, scorer, skipped=f"scored only in {side}") for model, scorer in pairs]
     for change in c.new_failures:
         model = change.label.split(" · ", 1)[0]  # a label starts with the model's name, which has no " · "
         before = change.before or "only in B"
         cases.append(
-            TestCase(
+            JUnitCase(
                 model,
                 change.label,
                 failure=f"new failure: {before} -> {change.after}"
