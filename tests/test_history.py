@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +13,10 @@ import pytest
 
 from replicate_batch.cli import main
 from replicate_batch.reports.compare import compare_runs
-from replicate_batch.reports.history import load_history
+from replicate_batch.reports.history import load_history, step_changes, surely_unchanged
 from replicate_batch.reports.records import load_run
+from replicate_batch.reports.run_scores import JobScores
+from replicate_batch.scoring.statistics.paired import paired_p
 from tests.scored_runs import run_scored
 
 HIT = {"name": "hit", "contains": "yes"}
@@ -136,3 +139,22 @@ def test_output_elsewhere_and_usage_errors(
     assert (code, out, err) == (2, "", f"error: no run folders below {tmp_path / 'empty'}\n")
     code, _, err = history(capsys, tmp_path / "missing")
     assert (code, err) == (2, f"error: {tmp_path / 'missing'} is not a folder\n")
+
+
+def test_steps_the_normal_screen_skips_are_steps_compare_finds_unchanged() -> None:
+    rng = random.Random(7)
+    screened = 0
+    for trial in range(40):
+        shift = (0.0, 0.0, 0.004, 0.008, 0.02)[trial % 5]
+        a = [round(rng.random(), 3) for _ in range(500)]
+        b = [round(min(1.0, max(0.0, x + rng.uniform(-0.05, 0.05) + shift)), 3) for x in a]
+        before = JobScores(pairs={("m", "q"): {f"j{i:03}": x for i, x in enumerate(a)}})
+        after = JobScores(pairs={("m", "q"): {f"j{i:03}": y for i, y in enumerate(b)}})
+        p, test = paired_p(a, b)  # what compare computes for this one pair (Holm over one: p itself)
+        assert test == "permutation"
+        expected = {("m", "q"): "better" if sum(b) > sum(a) else "worse"} if p < 0.05 else {}
+        assert step_changes(before, after) == expected, (trial, p)
+        if surely_unchanged(a, b):
+            screened += 1
+            assert p > 0.08, (trial, p)  # the sampled p too is far from significant
+    assert 5 < screened < 40  # the screen was used, and not for everything

@@ -124,7 +124,8 @@ def test_up_to_16_nonzero_differences_are_enumerated_then_sampled() -> None:
 @pytest.mark.parametrize(
     "diffs",
     [
-        [1] * 11 + [-1] * 6 + [2] * 5 + [-2] * 2,  # few distinct sizes: binomial counts per size
+        [1] * 11 + [-1] * 6 + [2] * 5 + [-2] * 2,  # few pairs: signs drawn eight at a time
+        [1] * 300 + [-1] * 280 + [2] * 100 + [-2] * 90,  # many pairs of few distinct sizes: counts per size
         [i if i % 3 else -i for i in range(1, 21)],  # all distinct: signs drawn eight at a time
         [i if i % 3 else -i for i in range(1, 38)],
         [i if i % 5 and i % 3 else -i for i in range(1, 38)],

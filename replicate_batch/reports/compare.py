@@ -115,8 +115,11 @@ def text_diff(a: str, b: str) -> list[str]:
 
 
 def _files(record: Mapping[str, str]) -> list[str]:
+    cell = record.get("files") or "[]"
+    if cell == "[]":  # most outputs are text: no need to parse
+        return []
     try:
-        files = json.loads(record.get("files") or "[]")
+        files = json.loads(cell)
     except ValueError:
         return []
     return [f for f in files if isinstance(f, str)]

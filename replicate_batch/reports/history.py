@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import NoRunsFound, NotARunFolder
+from ..runfolder.manifest import Manifest, read_manifest
 from ..runfolder.results import RESULTS_NAME
 from ..scoring.statistics.paired import holm_adjust, paired_p
-from .records import RunRecords, load_run, natural_key, read_results
+from .records import SCORE_PREFIX, natural_key, read_spec, results_header
 from .run_scores import (
     Group,
     JobScores,
@@ -28,7 +29,7 @@ from .run_scores import (
     ScoreSummary,
     manifest_scores,
     manifest_scores_by,
-    read_job_scores,
+    scan_job_scores,
 )
 from .score_changes import ALPHA, Verdict, paired_scores
 
@@ -103,9 +104,31 @@ def find_run_folders(root: Path) -> list[Path]:
     return found
 
 
-def spec_name(run: RunRecords) -> str:
-    """The spec's name a run was made from: the manifest's, else spec.yaml's, else the folder's."""
-    return run.manifest.name or str(run.spec.get("name") or "") or run.path.name
+@dataclass(frozen=True)
+class _Found:
+    """A run folder found: its manifest and `score.<name>` columns (its results are read later)."""
+
+    path: Path
+    manifest: Manifest
+    scorer_names: list[str]
+
+    @property
+    def run_id(self) -> str:
+        return self.manifest.run_id or self.path.name
+
+    @property
+    def spec_name(self) -> str:
+        """The spec's name: the manifest's, else spec.yaml's (read only then), else the folder's."""
+        return self.manifest.name or str(read_spec(self.path).get("name") or "") or self.path.name
+
+
+def _found(path: Path) -> _Found | None:
+    try:
+        header = results_header(path)
+    except (NotARunFolder, OSError):
+        return None  # a folder that only looks like a run (a results.csv of something else)
+    names = [c.removeprefix(SCORE_PREFIX) for c in header if c.startswith(SCORE_PREFIX)]
+    return _Found(path, read_manifest(path) or Manifest(), names)
 
 
 def load_history(root: str | Path, name: str | None = None) -> list[SpecHistory]:
@@ -116,41 +139,39 @@ def load_history(root: str | Path, name: str | None = None) -> list[SpecHistory]
     root = Path(root)
     if not root.is_dir():
         raise NoRunsFound(f"{root} is not a folder")
-    by_name: dict[str, list[RunRecords]] = {}
+    by_name: dict[str, list[_Found]] = {}
     for path in find_run_folders(root):
-        try:
-            run = load_run(path, with_results=False)
-        except (NotARunFolder, OSError):
-            continue  # a folder that only looks like a run (a results.csv of something else)
-        by_name.setdefault(spec_name(run), []).append(run)
+        found = _found(path)
+        if found is not None:
+            by_name.setdefault(found.spec_name, []).append(found)
     if not by_name:
         raise NoRunsFound(f"no run folders below {root}")
     if name is not None and name not in by_name:
-        raise NoRunsFound(
-            f"no runs of the spec {name!r} below {root}; specs found: {', '.join(sorted(by_name))}"
-        )
+        specs = ", ".join(sorted(by_name))
+        raise NoRunsFound(f"no runs of the spec {name!r} below {root}; specs found: {specs}")
     names = [name] if name is not None else sorted(by_name)
     return [SpecHistory(n, list(_history_runs(by_name[n]))) for n in names]
 
 
-def _history_runs(runs: list[RunRecords]) -> Iterator[HistoryRun]:
+def _history_runs(runs: list[_Found]) -> Iterator[HistoryRun]:
     """The runs oldest first, each with its significant changes from the one before."""
     runs.sort(key=lambda r: (r.manifest.started_at or "", r.run_id))
     previous: JobScores | None = None
     for run in runs:
-        scores = manifest_scores(run.manifest)
-        current = read_job_scores(read_results(run.path), run.scorer_names, scores)
+        manifest = run.manifest
+        scores = manifest_scores(manifest)
+        current = scan_job_scores(run.path, scores)
         yield HistoryRun(
             path=run.path,
             run_id=run.run_id,
-            started_at=run.manifest.started_at or "",
-            status=run.manifest.status,
-            jobs=run.manifest.jobs or sum(run.manifest.counts.values()),
-            failed=run.manifest.counts.get("failed", 0) + run.manifest.counts.get("canceled", 0),
-            model_names=run.model_names,
+            started_at=manifest.started_at or "",
+            status=manifest.status,
+            jobs=manifest.jobs or sum(manifest.counts.values()),
+            failed=manifest.counts.get("failed", 0) + manifest.counts.get("canceled", 0),
+            model_names=manifest.model_names,
             scorer_names=run.scorer_names,
             scores=scores or {},
-            scores_by=manifest_scores_by(run.manifest),
+            scores_by=manifest_scores_by(manifest),
             changes=step_changes(previous, current) if previous is not None else {},
         )
         previous = current
@@ -163,10 +184,40 @@ def step_changes(before: JobScores, after: JobScores) -> dict[Pair, Verdict]:
         jobs_a, jobs_b = before.jobs(pair), after.jobs(pair)
         a, b = paired_scores(jobs_a, jobs_b, jobs_a.keys() & jobs_b.keys())
         if a:
-            tested.append((pair, paired_p(a, b)[0], math.fsum(y - x for x, y in zip(a, b))))
+            # a p surely above SCREEN_P is never significant, and Holm adjusts the smaller p-values
+            # from those smaller ones and the number of pairs alone: 1.0 stands in for it
+            p = 1.0 if surely_unchanged(a, b) else paired_p(a, b)[0]
+            tested.append((pair, p, math.fsum(y - x for x, y in zip(a, b))))
     adjusted = holm_adjust([p for _, p, _ in tested])
     return {
         pair: "worse" if diff < 0 else "better"
         for (pair, _, diff), p in zip(tested, adjusted)
         if p < ALPHA and diff != 0
     }
+
+
+SCREEN_PAIRS = 100  # the screen needs at least this many pairs that differ
+SCREEN_SHARE = 0.01  # ... none of them more than this share of the differences' sum of squares
+SCREEN_P = 0.1
+
+
+def surely_unchanged(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Whether the permutation test `compare` runs on these numbers would surely find p > 0.05.
+
+    History tests every step of every (model, scorer); most show no change, and 10,000 sign flips
+    each would make a year of runs take a minute. The sign-flip sum of many differences none of which
+    dominates is close to normal: its standardized fourth cumulant is at most 2 x SCREEN_SHARE, and
+    its steps are at most twice the largest difference, by which the observed sum is widened here
+    (so a sum that falls between two steps cannot look less extreme than it is). A normal p above
+    SCREEN_P is then a true p well above 0.05, and 10,000 flips sample it to within 0.003 (one
+    standard error). 0/1 scores get McNemar's test, which is cheap, and are never screened.
+    """
+    diffs = [y - x for x, y in zip(a, b) if y != x]
+    if len(diffs) < SCREEN_PAIRS or all(v in (0, 1) for v in (*a, *b)):
+        return False
+    squares = math.fsum(d * d for d in diffs)
+    largest = max(abs(d) for d in diffs)
+    if largest * largest > SCREEN_SHARE * squares:
+        return False
+    z = (abs(math.fsum(diffs)) + 2 * largest) / math.sqrt(squares)
+    return math.erfc(z / math.sqrt(2)) > SCREEN_P

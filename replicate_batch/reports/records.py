@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,20 +45,18 @@ class RunRecords:
         """The run's id: the manifest's, else the folder's name."""
         return self.manifest.run_id or self.path.name
 
-    @property
+    @cached_property
     def matrix_keys(self) -> list[str]:
         """The spec's matrix keys, in spec order."""
         matrix = self.spec.get("matrix") or {}
         return [str(key) for key in matrix] if isinstance(matrix, Mapping) else []
 
-    @property
+    @cached_property
     def model_names(self) -> list[str]:
         """Models in spec order, then any others found in the results."""
-        names = self.manifest.model_names
-        for record in self.results:
-            if record["model"] not in names:
-                names.append(record["model"])
-        return names
+        names = dict.fromkeys(self.manifest.model_names)
+        names.update(dict.fromkeys(record["model"] for record in self.results))
+        return list(names)
 
     def model_defaults(self) -> dict[str, dict[str, str]]:
         """Each model's own `input:` defaults from the spec, as `results.csv` would show them."""
@@ -97,12 +96,7 @@ def load_run(path: str | Path, *, with_results: bool = True) -> RunRecords:
     caller that must not hold every row streams them with `read_results`.
     """
     path = Path(path)
-    results_path = path / RESULTS_NAME
-    if not results_path.is_file():
-        raise NotARunFolder(f"{path} is not a run folder: it has no {RESULTS_NAME}")
-    with open(results_path, encoding="utf-8", newline="") as handle:
-        header = _checked_header(results_path, next(csv_reader(handle), None))
-    extra = header[len(COLUMNS) :]
+    extra = results_header(path)[len(COLUMNS) :]
     return RunRecords(
         path=path,
         results=list(read_results(path)) if with_results else [],
@@ -112,6 +106,15 @@ def load_run(path: str | Path, *, with_results: bool = True) -> RunRecords:
         metadata_columns=[c for c in extra if not c.startswith(_NOT_METADATA)],
         scorer_names=[c.removeprefix(SCORE_PREFIX) for c in extra if c.startswith(SCORE_PREFIX)],
     )
+
+
+def results_header(path: Path) -> list[str]:
+    """The columns of a run folder's `results.csv`; raises NotARunFolder when it has none."""
+    results_path = path / RESULTS_NAME
+    if not results_path.is_file():
+        raise NotARunFolder(f"{path} is not a run folder: it has no {RESULTS_NAME}")
+    with open(results_path, encoding="utf-8", newline="") as handle:
+        return _checked_header(results_path, next(csv_reader(handle), None))
 
 
 def read_results(path: str | Path) -> Iterator[dict[str, str]]:
@@ -132,6 +135,11 @@ def _checked_header(results_path: Path, header: list[str] | None) -> list[str]:
     return header
 
 
+def read_spec(path: Path) -> Mapping[str, Any]:
+    """A run folder's spec.yaml as a mapping; empty when it is missing or unreadable."""
+    return _read_yaml(path / "spec.yaml")
+
+
 def _read_yaml(path: Path) -> Mapping[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -140,9 +148,12 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
     return data if isinstance(data, Mapping) else {}
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
 def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
     """A sort key that puts `row 2` before `row 10`."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text))
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in _DIGITS.split(text))
 
 
 def pretty_output(text: str) -> tuple[str, bool]:

@@ -13,9 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from ..csv_cells import csv_reader
 from ..runfolder.manifest import Manifest
+from ..runfolder.results import RESULTS_NAME
 from .records import NOTE_PREFIX, SCORE_PREFIX
 
 Pair = tuple[str, str]  # (model, scorer)
@@ -124,34 +127,75 @@ class JobScores:
 
 
 def read_job_scores(
-    records: Iterable[Mapping[str, str]],
-    scorer_names: Sequence[str],
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
     applies: ModelScores | None,
     group_fields: Sequence[str] = (),
 ) -> JobScores:
-    """Every job's scores from `results.csv` records (`applies`: the manifest's `scores`, if any)."""
-    table = JobScores(groups={name: {} for name in group_fields})
-    pairs = table.pairs
-    columns = [(name, SCORE_PREFIX + name, NOTE_PREFIX + name) for name in scorer_names]
+    """Every job's scores from `results.csv` rows (cells in `header`'s order).
+
+    `applies` is the manifest's `scores`: which scorers apply to which model (None: the manifest has
+    none, and a scorer applies to a model when one of its jobs has a score or a note).
+    """
+    column = {name: i for i, name in enumerate(header)}
+    names = [c.removeprefix(SCORE_PREFIX) for c in header if c.startswith(SCORE_PREFIX)]
+    model_at, job_at = column["model"], column["job_id"]
+    table = JobScores(groups={name: {} for name in group_fields if name in column})
+    groups = [(table.groups[name], column[name]) for name in table.groups]
+    # per model: (its jobs' scores, score column, note column, pair) of each scorer that applies
+    targets: dict[str, list[tuple[dict[str, float | None], int, int, Pair]]] = {}
+    parsed: dict[str, float | None] = {"": None}  # each distinct cell is parsed once
     seen: set[Pair] = set()  # without a manifest: pairs with a score or a note somewhere
-    for record in records:
-        model, job_id = record["model"], record["job_id"]
-        allowed = applies.get(model, {}) if applies is not None else None
-        for name, score_column, note_column in columns:
-            if allowed is not None and name not in allowed:
-                continue
-            cell = record.get(score_column, "")
-            jobs = pairs.get((model, name))
-            if jobs is None:
-                jobs = pairs[(model, name)] = {}
-            jobs[job_id] = score_value(cell)
-            if allowed is None and (cell or record.get(note_column)):
-                seen.add((model, name))
-        for name in group_fields:
-            table.groups[name][job_id] = record.get(name, "")
+    for row in rows:
+        model, job_id = row[model_at], row[job_at]
+        wanted = targets.get(model)
+        if wanted is None:
+            allowed = applies.get(model, {}) if applies is not None else None
+            wanted = targets[model] = [
+                (
+                    table.pairs.setdefault((model, n), {}),
+                    column[SCORE_PREFIX + n],
+                    column.get(NOTE_PREFIX + n, -1),
+                    (model, n),
+                )
+                for n in names
+                if allowed is None or n in allowed
+            ]
+        for jobs, score_at, note_at, pair in wanted:
+            cell = row[score_at]
+            value = parsed.get(cell, _UNPARSED)
+            if value is _UNPARSED:
+                value = parsed[cell] = score_value(cell)
+            jobs[job_id] = value
+            if applies is None and (cell or (note_at >= 0 and row[note_at])):
+                seen.add(pair)
+        for values, at in groups:
+            values[job_id] = row[at]
     if applies is None:
-        table.pairs = {pair: jobs for pair, jobs in pairs.items() if pair in seen}
+        table.pairs = {pair: jobs for pair, jobs in table.pairs.items() if pair in seen}
     return table
+
+
+_UNPARSED: Any = object()
+
+
+def records_scores(
+    records: Sequence[Mapping[str, str]], applies: ModelScores | None, group_fields: Sequence[str] = ()
+) -> JobScores:
+    """`read_job_scores` over records read into memory (dicts in `results.csv` column order)."""
+    header = list(records[0]) if records else ["model", "job_id"]
+    return read_job_scores(header, (list(r.values()) for r in records), applies, group_fields)
+
+
+def scan_job_scores(
+    run_dir: Path, applies: ModelScores | None, group_fields: Sequence[str] = ()
+) -> JobScores:
+    """`read_job_scores` streaming a run folder's `results.csv` (a row cut short by a crash is skipped)."""
+    with open(run_dir / RESULTS_NAME, encoding="utf-8", newline="") as handle:
+        reader = csv_reader(handle)
+        header = next(reader, None) or ["model", "job_id"]
+        width = len(header)
+        return read_job_scores(header, (row for row in reader if len(row) == width), applies, group_fields)
 
 
 def _number(value: Any) -> float | None:

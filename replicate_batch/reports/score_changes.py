@@ -14,12 +14,12 @@ listed, not tested. A flip is a job whose score changed (1 -> 0 is a flip to wor
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ..scoring.statistics.paired import PairedResult, holm_adjust, paired_test
 from .records import RunRecords, natural_key
-from .run_scores import Group, JobScores, Pair, manifest_scores, read_job_scores
+from .run_scores import Group, JobScores, Pair, manifest_scores, records_scores
 
 ALPHA = 0.05
 Verdict = Literal["worse", "better", ""]
@@ -51,11 +51,16 @@ class ScoreFlip:
 
     model: str
     scorer: str
-    label: str
     before: float | None
     after: float | None
     record_a: Mapping[str, str]
     record_b: Mapping[str, str]
+    run_b: RunRecords = field(repr=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        """The job as people name it (`model · row · seed=1`); made when shown, as most flips are not."""
+        return self.run_b.job_label(self.record_b)
 
     @property
     def change(self) -> float:
@@ -94,7 +99,7 @@ def group_fields(run_a: RunRecords, run_b: RunRecords) -> list[str]:
 
 def job_scores(run: RunRecords, fields: Sequence[str]) -> JobScores:
     """A run's job scores, from its records (in memory)."""
-    return read_job_scores(run.results, run.scorer_names, manifest_scores(run.manifest), fields)
+    return records_scores(run.results, manifest_scores(run.manifest), fields)
 
 
 def compare_scores(
@@ -135,13 +140,7 @@ def compare_scores(
                 groups.append(_tested(model, scorer, (name, value), ids, scored_a, scored_b, 0, 0, seed))
         flips += [
             ScoreFlip(
-                model,
-                scorer,
-                run_b.job_label(jobs_b[job_id]),
-                scored_a[job_id],
-                scored_b[job_id],
-                jobs_a[job_id],
-                jobs_b[job_id],
+                model, scorer, scored_a[job_id], scored_b[job_id], jobs_a[job_id], jobs_b[job_id], run_b
             )
             for job_id in common
             if (scored_a[job_id] or 0.0) != (scored_b[job_id] or 0.0)
