@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/history.py              # 365 runs x 1,000 jobs; two 100,000-job runs
     .venv/bin/python benchmarks/history.py --quick      # 30 runs x 1,000 jobs; two 10,000-job runs
+    .venv/bin/python benchmarks/history.py --decimals 15  # compare: scores with every difference distinct
 
 Issue 15 asks for `history` over 365 runs of 1,000 jobs each in under 5 s and 300 MB, and `compare`
 of two 100,000-job runs in under 10 s. Each is measured in a fresh process (`harness.run_child`): the
@@ -15,8 +16,10 @@ their `note.` columns, `input.prompt`, `_category` (5 values, the spec's `group_
 `scores` and `scores_by` computed by the package's own `ScoreAccumulator` (Wilson for `exact`, the
 bootstrap over rows for `quality`). Two models share the rows. Every 50th job fails. From one run to
 the next each job's `exact` flips with probability 0.1 around a success rate that drifts over the year
-(so some steps are significant and some are not), `quality` moves by a small random step, and about 5%
-of the outputs change. Seeds are fixed: the same folders every time.
+(so some steps are significant and some are not), `quality` moves by a small random step (written with
+3 decimals, as a score computed from a few counts would be; `--decimals 15` for the worst case of the
+permutation test and the bootstrap, nearly every difference distinct), and about 5% of the outputs
+change. Seeds are fixed: the same folders every time.
 """
 
 from __future__ import annotations
@@ -52,8 +55,9 @@ def _job_id(model: str, row: int) -> str:
 class Sweep:
     """The jobs of one spec and how their scores drift from run to run."""
 
-    def __init__(self, rows_per_model: int, seed: int = 0) -> None:
+    def __init__(self, rows_per_model: int, seed: int = 0, decimals: int = 3) -> None:
         self.rows = rows_per_model
+        self.decimals = decimals  # `quality` is written with this many decimals
         self.random = random.Random(seed)
         self.exact = {(m, r): self.random.random() < 0.7 for m in MODELS for r in range(rows_per_model)}
         self.quality = {(m, r): self.random.random() for m in MODELS for r in range(rows_per_model)}
@@ -88,7 +92,7 @@ class Sweep:
                     job += 1
                     failed = (job + len(run_id)) % failed_every == 0
                     exact = int(self.exact[(model, row)])
-                    quality = round(self.quality[(model, row)], 3)
+                    quality = round(self.quality[(model, row)], self.decimals)
                     scores = {"exact": None if failed else exact, "quality": None if failed else quality}
                     counts["failed" if failed else "succeeded"] += 1
                     writer.writerow(
@@ -165,11 +169,11 @@ def write_year(root: Path, runs: int, jobs: int) -> None:
         sweep.step(day)
 
 
-def write_pair(root: Path, jobs: int) -> tuple[Path, Path]:
+def write_pair(root: Path, jobs: int, decimals: int = 3) -> tuple[Path, Path]:
     """Two consecutive runs of `jobs` jobs each."""
-    sweep = Sweep(jobs // len(MODELS), seed=1)
+    sweep = Sweep(jobs // len(MODELS), seed=1, decimals=decimals)
     a = sweep.write(root / "big-20260101-020000", "big", "2026-01-01T02:00:00.000Z")
-    sweep.step(60)  # a worse month: some means drop significantly
+    sweep.step(0)  # a worse month (success rate 0.55): some means drop significantly
     return a, sweep.write(root / "big-20260102-020000", "big", "2026-01-02T02:00:00.000Z")
 
 
@@ -178,7 +182,7 @@ def child_write(config: dict[str, Any]) -> None:
     base = Path(config["base"])
     started = time.perf_counter()
     write_year(base / "year", config["runs"], 1_000)
-    a, b = write_pair(base / "pair", config["big"])
+    a, b = write_pair(base / "pair", config["big"], config["decimals"])
     emit(child_figures(seconds=time.perf_counter() - started, a=str(a), b=str(b)))
 
 
@@ -232,13 +236,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="30 runs and 10,000-job runs")
     parser.add_argument("--repeats", type=int, default=3, help="fresh processes per measurement")
+    parser.add_argument(
+        "--decimals",
+        type=int,
+        default=3,
+        help="decimals of `quality` in the compared runs (15: nearly every difference distinct)",
+    )
     args = parser.parse_args()
     runs, big = (30, 10_000) if args.quick else (365, 100_000)
     print(machine_line())
     print(load_line())
     base = Path(tempfile.mkdtemp(prefix="history-bench-"))
     try:
-        written = run_child(__file__, "write", {"base": str(base), "runs": runs, "big": big})
+        config = {"base": str(base), "runs": runs, "big": big, "decimals": args.decimals}
+        written = run_child(__file__, "write", config)
         a, b = written["a"], written["b"]
         print(f"wrote the run folders in {written['seconds']:.1f} s")
         rows = []

@@ -73,11 +73,11 @@ class RunRecords:
 
     def job_label(self, record: Mapping[str, str]) -> str:
         """How to name a job to a person: `model · row · seed=1 · repeat 2`."""
-        parts = [record["model"], record["row_id"]]
-        parts += [f"{key}={value}" for key, value in self.matrix_values(record).items()]
-        if record.get("repeat", "0") not in ("", "0"):
-            parts.append(f"repeat {record['repeat']}")
-        return " · ".join(parts)
+        label = f"{record['model']} · {record['row_id']}"  # (called for every job of a run: kept lean)
+        if self.matrix_keys:
+            label += "".join(f" · {key}={value}" for key, value in self.matrix_values(record).items())
+        repeat = record.get("repeat", "0")
+        return label if repeat in ("", "0") else f"{label} · repeat {repeat}"
 
 
 def as_cell(value: Any) -> str:

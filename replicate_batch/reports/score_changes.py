@@ -45,7 +45,7 @@ class ScorePair:
         return "worse" if self.result.diff < 0 else "better"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoreFlip:
     """A job whose score under a scorer changed: its score in A and in B (None: unscored), its records."""
 
