@@ -14,6 +14,7 @@ from .spec.model import BatchSpec
 
 if _typing.TYPE_CHECKING:
     from .reports.dataframe import load_results
+    from .rescore import rescore_run
 
 __all__ = [
     "BatchSpec",
@@ -25,6 +26,7 @@ __all__ = [
     "SpecError",
     "load_results",
     "load_spec",
+    "rescore_run",
     "run_batch",
 ]
 
@@ -34,8 +36,12 @@ def __getattr__(name: str) -> _typing.Any:
         from .reports.dataframe import load_results
 
         return load_results
+    if name == "rescore_run":  # the report writer and the rescore path load on first use
+        from .rescore import rescore_run
+
+        return rescore_run
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), "load_results"})
+    return sorted({*globals(), "load_results", "rescore_run"})

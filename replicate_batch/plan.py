@@ -41,8 +41,10 @@ def describe_plan(
     concurrency: int,
     rate_limit_per_min: float,
     caps: Mapping[str, int | None],
+    endpoints: Mapping[str, str] | None = None,
 ) -> str:
-    """The plan `--dry-run` prints: predictions per model, total, files, and the expected duration."""
+    """The plan `--dry-run` prints: predictions per model, total, files, the expected duration, and
+    where each model's predictions are created (`endpoints`, by model name)."""
     full = sum(counts.values())
     counts = limit_counts(counts, limit)
     total = sum(counts.values())
@@ -65,6 +67,10 @@ def describe_plan(
         f"{_duration(creates_s)} for the creates, and {_count(rounds, 'wave')} of predictions in flight,",
         f"  each as long as one prediction (unknown until the model runs): {examples}",
     ]
+    known = [name for name in counts if (endpoints or {}).get(name)]
+    if endpoints and known:
+        lines.append("where each model's predictions are created:")
+        lines += [f"  {name:<{width}}  {endpoints[name]}" for name in known]
     return "\n".join(lines)
 
 

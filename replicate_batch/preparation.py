@@ -14,7 +14,10 @@ from .jobs import Job, ResolvedModel, count_jobs, expand_jobs
 from .plan import describe_plan
 from .preflight import check_rows
 from .rows.rowset import RowSet, load_rows
+from .runfolder.results import ResultColumns
 from .schema import parse_schema
+from .scoring.checks import check_scoring
+from .scoring.scorer import AnyScorer
 from .sharding import Shard
 from .spec.loading import LoadedSpec
 
@@ -29,8 +32,10 @@ class PreparedRun:
     backends: list[Backend]
     versions: list[str | None]
     notes: list[str] = field(default_factory=list)
+    endpoints: list[str] = field(default_factory=list)  # where each model's predictions are created
     files: int = 0
     shard: Shard | None = None
+    scorers: tuple[AnyScorer, ...] = ()  # checked, python files loaded: scoring/ runs them
 
     @property
     def model_names(self) -> list[str]:
@@ -60,15 +65,24 @@ def prepare(
     clock: Clock = SYSTEM_CLOCK,
     backends: BackendFactory = make_backends,
 ) -> PreparedRun:
-    """Everything before the first create: rows, backends, versions, schemas, preflight."""
+    """Everything before the first create: rows, scorers, backends, versions, schemas, preflight."""
     rows = load_rows(loaded)
+    scorers, scoring_problems = check_scoring(
+        loaded.spec.scorers,
+        loaded.spec.group_by,
+        spec_dir=loaded.base_dir,
+        model_names=loaded.model_names,
+        value_names=rows.value_names,
+        metadata_names=rows.metadata_names,
+        source=loaded.source,
+    )
     built = backends(loaded, concurrency=concurrency, clock=clock)
     if len(built) != len(loaded.spec.models):
         stop_backends(built)
         raise ValueError(
             f"the backend factory built {len(built)} backends for {len(loaded.spec.models)} models"
         )
-    prepared = PreparedRun(loaded, rows, [], built, [])
+    prepared = PreparedRun(loaded, rows, [], built, [], scorers=scorers)
     try:
         problems: list[Problem] = []
         for index, (backend, model, name) in enumerate(zip(built, loaded.spec.models, loaded.model_names)):
@@ -89,9 +103,10 @@ def prepare(
                 ResolvedModel(index, name, model.spec_ref(), schema, dict(model.input), keys)
             )
             prepared.versions.append(info.version)
+            prepared.endpoints.append(info.endpoint)
         checked = check_rows(loaded, prepared.models, rows)
-        if problems or checked.problems:
-            raise SpecError([*problems, *checked.problems])
+        if problems or checked.problems or scoring_problems:
+            raise SpecError([*problems, *checked.problems, *scoring_problems])
         prepared.notes, prepared.files = checked.notes, len(checked.files)
     except BaseException:
         stop_backends(built)
@@ -106,14 +121,16 @@ def stop_backends(backends: Sequence[Backend]) -> None:
             backend.stop()
 
 
-def result_columns(prepared: PreparedRun) -> tuple[list[str], list[str]]:
-    """results.csv's input and metadata columns: what some model takes, then defaults and matrix keys."""
+def result_columns(prepared: PreparedRun) -> ResultColumns:
+    """results.csv's columns: the scorers', then the inputs some model takes (then defaults and
+    matrix keys), then the rows' metadata."""
     rows, models = prepared.rows, prepared.models
     inputs = dict.fromkeys(k for k in rows.value_names if any(m.takes(k) for m in models))
     for model in models:
         inputs.update(dict.fromkeys(model.defaults))
     inputs.update(dict.fromkeys(prepared.loaded.spec.matrix))
-    return list(inputs), list(rows.metadata_names)
+    scores = tuple(scorer.name for scorer in prepared.scorers)
+    return ResultColumns(scores=scores, inputs=tuple(inputs), metadata=tuple(rows.metadata_names))
 
 
 def plan_text(prepared: PreparedRun, concurrency: int, limit: int | None) -> str:
@@ -126,4 +143,5 @@ def plan_text(prepared: PreparedRun, concurrency: int, limit: int | None) -> str
         concurrency=concurrency,
         rate_limit_per_min=spec.rate_limit,
         caps={plan.name: spec.models[plan.index].concurrency for plan in prepared.models},
+        endpoints=dict(zip(prepared.model_names, prepared.endpoints)),
     )

@@ -2,7 +2,8 @@
 
 The library prints nothing here: notes, warnings and the summary table come back in `RunSummary` (or
 through `on_note` as they are found); the progress display (preparation aside) is the only output,
-on `stderr`, and `quiet` turns it off. (About 300 lines: `run_batch` and its steps, each short.)
+on `stderr`, and `quiet` turns it off. (About 350 lines: `run_batch` and its steps, each short;
+scoring is `scoring.RunScoring`'s.)
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import itertools
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -21,7 +22,7 @@ from .errors import Interrupted, RowsChanged, RunStopped, SpecError
 from .execution.download import Downloader
 from .execution.executor import Execution, ModelRuntime
 from .execution.feeder import feed_jobs
-from .execution.progress import Progress, summary_table
+from .execution.progress import Progress
 from .execution.ratelimit import TokenBucket
 from .execution.retry import RetryPolicy
 from .execution.uploads import UploadCache
@@ -30,8 +31,11 @@ from .preparation import PreparedRun, plan_text, prepare, result_columns, stop_b
 from .reports.page import try_write_report
 from .runfolder.journal import JournalState
 from .runfolder.manifest import Manifest, ManifestModel, read_manifest
+from .runfolder.results import JobResult
 from .runfolder.resume import final_results, load_resume_state
 from .runfolder.writer import RunFolder
+from .scoring.board import Aggregates, GroupAggregates
+from .scoring.run_scoring import RunScoring
 from .sharding import Shard, parse_shard
 from .spec.loading import LoadedSpec, load_spec, parse_spec
 from .spec.model import BatchSpec
@@ -39,7 +43,7 @@ from .spec.model import BatchSpec
 # Creates go a little under `rate_limit`: where the server allows a burst of one (low-credit accounts:
 # 6/min), creates that arrive a few ms early are refused and each refusal costs a whole slot.
 CREATE_PACE = 0.98
-EXIT_OK, EXIT_FAILURES, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILURES, EXIT_INVALID, EXIT_THRESHOLD, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 SpecInput = str | Path | Mapping[str, Any] | BatchSpec | LoadedSpec
 
@@ -50,6 +54,8 @@ class RunSummary:
 
     `table` is the summary table (the plan, for a dry run); `notes` what preflight noticed;
     `warnings` what went wrong without failing the run (a report that could not be written).
+    `scores` (per model and scorer) and `scores_by` (per group field and value) are the aggregates
+    the manifest holds; `gate_failures` says which thresholds were not met (exit 3 when no job failed).
     """
 
     run_dir: Path | None
@@ -60,6 +66,9 @@ class RunSummary:
     notes: Sequence[str] = ()
     interrupted: bool = False
     warnings: Sequence[str] = ()
+    scores: Aggregates = field(default_factory=dict)
+    scores_by: GroupAggregates = field(default_factory=dict)
+    gate_failures: Sequence[str] = ()
 
 
 def run_batch(
@@ -151,6 +160,8 @@ class _Run:
         self.clock = clock
         self.stderr = stderr
         self.changed: list[RowsChanged] = []  # a rows file that changed under the run, once found
+        self.scoring: RunScoring | None = None  # once the run folder is known
+        self.kept: dict[str, JobResult] = {}  # on resume: the results kept, scored again, by job id
 
     def execute(self, target: Path) -> RunSummary:
         """Open the folder, run the jobs, finish the folder (whatever happened), summarise."""
@@ -164,7 +175,7 @@ class _Run:
         try:
             runtimes = self.runtimes(execution.policy)
             interrupted, hard, left = feed_jobs(
-                jobs, runtimes, execution, folder, progress, self.concurrency, self.state
+                jobs, runtimes, execution, folder, progress, self.concurrency, self.state, self.score
             )
         except BaseException as error:
             crash = error
@@ -186,19 +197,25 @@ class _Run:
         Returns the folder, its manifest (already written: `running`), the jobs and how many they are.
         """
         prepared, state, loaded = self.prepared, self.state, self.prepared.loaded
-        inputs, metadata = result_columns(prepared)
+        columns = result_columns(prepared)
         refs = {model.name: model.model_ref for model in prepared.models}
         total = everything = sum(prepared.job_counts().values())
         if state is None:
-            folder = RunFolder.create(target, loaded.name, inputs, metadata)
+            folder = RunFolder.create(target, loaded.name, columns)
+            scoring = self.start_scoring(folder)
             folder.open(loaded.canonical_yaml(), refs, loaded.spec_hash())
             manifest = Manifest(started_at=utc_now_iso())
             jobs = prepared.jobs()
         else:
-            succeeded = [
-                r for job in prepared.jobs() if (r := state.succeeded_result(job.job_id)) is not None
-            ]
-            folder = RunFolder.reopen(target, inputs, metadata)
+            folder = RunFolder.reopen(target, columns)
+            scoring = self.start_scoring(folder)
+            # Kept results are scored again: the scorers may have changed (`--resume --force`).
+            self.kept = {
+                job.job_id: scoring.score(result, job.row)
+                for job in prepared.jobs()
+                if (result := state.succeeded_result(job.job_id)) is not None
+            }
+            succeeded = list(self.kept.values())
             folder.open(loaded.canonical_yaml(), refs, loaded.spec_hash(), succeeded)
             manifest = read_manifest(target) or Manifest()
             manifest.resumed_at.append(utc_now_iso())
@@ -221,6 +238,24 @@ class _Run:
         manifest.error = None  # a resume of a stopped run: that error is past
         folder.write_manifest(manifest)
         return folder, manifest, self._until_rows_change(jobs), total
+
+    def start_scoring(self, folder: RunFolder) -> RunScoring:
+        """The run's scoring, its aggregates following what the folder's results.csv holds."""
+        spec = self.prepared.loaded.spec
+        self.scoring = RunScoring(
+            self.prepared.scorers,
+            folder.path,
+            models=self.prepared.model_names,
+            repeat=spec.repeat,
+            group_by=spec.group_by,
+        )
+        folder.tally = self.scoring.board
+        return self.scoring
+
+    def score(self, result: JobResult, job: Job) -> JobResult:
+        """A finished job's result with its scores (in the worker thread that ran it)."""
+        assert self.scoring is not None, "open the run folder first"
+        return self.scoring.score(result, job.row)
 
     def wire(self, folder: RunFolder) -> Execution:
         """The shared machinery every job runs through: retries, rate limits, downloads."""
@@ -261,7 +296,9 @@ class _Run:
         """Leave the folder consistent: one result per job on resume, the final status, the lock released."""
         if self.state is not None and not self.changed:
             try:
-                folder.rewrite_results(final_results(folder.path, self.prepared.jobs()))
+                results = final_results(folder.path, self.prepared.jobs())
+                # The journal has the kept results as they were first scored; these are scored now.
+                folder.rewrite_results([self.kept.get(r.job_id, r) for r in results])
             except RowsChanged as error:  # results.csv keeps its rows as they were appended
                 self.changed.append(error)
         status = "interrupted" if interrupted else "stopped" if self.changed else "finished"
@@ -272,6 +309,8 @@ class _Run:
             manifest.error = "; ".join(p.message for p in self.changed[0].problems)
         elif crash is not None:
             manifest.error = f"{type(crash).__name__}: {crash}"
+        if self.scoring is not None:
+            self.scoring.write_into(manifest, self.scoring.outcome())
         folder.write_manifest(manifest)
         folder.close()
 
@@ -279,16 +318,21 @@ class _Run:
         """Write report.html (a failure is only a warning) and say how the run ended."""
         _, warning = try_write_report(folder.path)
         counts = folder.counts
-        exit_code = EXIT_FAILURES if set(counts) - {"succeeded"} else EXIT_OK
+        assert self.scoring is not None
+        outcome = self.scoring.outcome()
+        exit_code = exit_status(counts, outcome.gate_failures)
         return RunSummary(
             folder.path,
             total,
             counts,
             EXIT_INTERRUPTED if interrupted or self.changed else exit_code,
-            summary_table(progress.tally.stats(every_model=True)),
+            self.scoring.summary(progress.tally.stats(every_model=True), outcome),
             self.prepared.notes,
             interrupted,
             [warning] if warning else [],
+            outcome.scores,
+            outcome.scores_by,
+            outcome.gate_failures,
         )
 
     def _until_rows_change(self, jobs: Iterator[Job]) -> Iterator[Job]:
@@ -301,3 +345,10 @@ class _Run:
             yield from jobs
         except RowsChanged as error:
             self.changed.append(error)
+
+
+def exit_status(counts: Mapping[str, int], gate_failures: Sequence[str]) -> int:
+    """1 when a job failed or was canceled; else 3 when a threshold was not met; else 0."""
+    if set(counts) - {"succeeded"}:
+        return EXIT_FAILURES
+    return EXIT_THRESHOLD if gate_failures else EXIT_OK

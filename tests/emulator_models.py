@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from tests.replicate_emulator import Emulator, ModelDef, PredictContext
@@ -372,3 +373,20 @@ def unpushed_model(owner: str = "mattt", name: str = "empty") -> ModelDef:
 def install_standard_models(emu: Emulator) -> dict[str, ModelDef]:
     """Add the standard catalogue to `emu`; returns the definitions by `owner/name`."""
     return {model.ref: emu.add_model(model) for model in standard_models()}
+
+
+def painter_model(duration_s: Callable[[dict[str, Any]], float]) -> ModelDef:
+    """`acme/painter`: a prompt (and seed) in, two PNG files out, taking `duration_s(input)` model seconds."""
+    return ModelDef(
+        owner="acme",
+        name="painter",
+        input_schema={
+            "required": ["prompt"],
+            "properties": {"prompt": {"type": "string"}, "seed": {"type": "integer", "default": 0}},
+        },
+        output_schema={"type": "array", "items": {"type": "string", "format": "uri"}},
+        predict=lambda inputs, ctx: [
+            ctx.file(fake_png(inputs["prompt"], inputs["seed"], i), f"out-{i}.png") for i in range(2)
+        ],
+        duration_s=duration_s,
+    )

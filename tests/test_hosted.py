@@ -46,7 +46,8 @@ def test_text_output_with_the_version_pinned_once(emu: Emulator, tmp_path: Path)
     row = one(df)
     assert summary.exit_code == 0
     assert list(df.columns[: len(COLUMNS)]) == list(COLUMNS)
-    assert list(df.columns[len(COLUMNS) :]) == ["input.prompt", "input.repeat"]
+    # Every prediction reports `total_time` beside `predict_time` (which has its own column).
+    assert list(df.columns[len(COLUMNS) :]) == ["metric.total_time", "input.prompt", "input.repeat"]
     assert (row.status, row.output, row.attempts, row.model, row.row_id) == (
         "succeeded",
         "hi hi",

@@ -20,8 +20,8 @@ import pytest
 from replicate_batch import load_results
 from replicate_batch.cli import main
 from tests.emulated import emulated
-from tests.emulator_models import fake_png
-from tests.replicate_emulator import Emulator, Fault, ModelDef
+from tests.emulator_models import painter_model
+from tests.replicate_emulator import Emulator, Fault
 from tests.test_resume import ROOT, assert_complete, journal_events, start_runner, wait_for_events, write_spec
 
 # Model seconds (100 = 1 s real): quick ones end while their create's answer is still on the way,
@@ -50,19 +50,7 @@ def durations() -> Durations:
 
 @pytest.fixture
 def emu(durations: Durations) -> Iterator[Emulator]:
-    painter = ModelDef(
-        owner="acme",
-        name="painter",
-        input_schema={
-            "required": ["prompt"],
-            "properties": {"prompt": {"type": "string"}, "seed": {"type": "integer", "default": 0}},
-        },
-        output_schema={"type": "array", "items": {"type": "string", "format": "uri"}},
-        predict=lambda inputs, ctx: [
-            ctx.file(fake_png(inputs["prompt"], inputs["seed"], i), f"out-{i}.png") for i in range(2)
-        ],
-        duration_s=durations,
-    )
+    painter = painter_model(durations)
     with emulated(painter, standard=False) as emulator:
         yield emulator
 

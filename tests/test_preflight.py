@@ -94,11 +94,11 @@ SPEC_CASES = [
     (
         {"models": "acme/echo", "inputs": [{"prompt": "a"}]},
         "models: expected a list of models, each a ref (owner/name[:version]) or a mapping with one of "
-        "ref/cog/url, got 'acme/echo'",
+        "ref/cog/url/deployment, got 'acme/echo'",
     ),
     (
         {"models": ["acme/echo", {"ref": "acme/llm"}, 7], "inputs": [{"prompt": "a"}]},
-        "models[2]: expected a ref string or a mapping with one of ref/cog/url, got 7",
+        "models[2]: expected a ref string or a mapping with one of ref/cog/url/deployment, got 7",
     ),
     (
         {"models": ["acme/echo", "other/echo"], "inputs": [{"prompt": "a"}]},

@@ -22,10 +22,11 @@ from replicate_batch import load_results, run_batch
 from replicate_batch.cli import main
 from replicate_batch.clock import Clock
 from replicate_batch.runfolder.journal import journal_events as read_journal_events
+from replicate_batch.runfolder.results import ResultColumns
 from replicate_batch.runfolder.writer import RunFolder
 from tests.emulated import SCALE, emulated
-from tests.emulator_models import fake_png
-from tests.replicate_emulator import UNTIL_REMOVED, Emulator, Fault, ModelDef
+from tests.emulator_models import fake_png, painter_model
+from tests.replicate_emulator import UNTIL_REMOVED, Emulator, Fault
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,19 +48,7 @@ def durations() -> Durations:
 
 @pytest.fixture
 def emu(durations: Durations) -> Iterator[Emulator]:
-    painter = ModelDef(
-        owner="acme",
-        name="painter",
-        input_schema={
-            "required": ["prompt"],
-            "properties": {"prompt": {"type": "string"}, "seed": {"type": "integer", "default": 0}},
-        },
-        output_schema={"type": "array", "items": {"type": "string", "format": "uri"}},
-        predict=lambda inputs, ctx: [
-            ctx.file(fake_png(inputs["prompt"], inputs["seed"], i), f"out-{i}.png") for i in range(2)
-        ],
-        duration_s=durations,
-    )
+    painter = painter_model(durations)
     with emulated(painter, standard=False) as emulator:
         yield emulator
 
@@ -321,7 +310,7 @@ def test_two_writers_never_share_a_run_folder(
     spec = write_spec(tmp_path, 1)
     assert main([str(spec), "--quiet"]) == 0
     run_dir = next((tmp_path / "runs").glob("sweep-*"))
-    holder = RunFolder.reopen(run_dir, [], [])  # another writer holds the folder
+    holder = RunFolder.reopen(run_dir, ResultColumns())  # another writer holds the folder
     try:
         assert main([str(spec), "--resume", str(run_dir)]) == 2
         assert "is being written by process" in capsys.readouterr().err

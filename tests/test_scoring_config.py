@@ -273,7 +273,7 @@ def test_no_scorers() -> None:
         (
             [{"judge": 5, "ask": {"prompt": "{output}"}, "choices": {"A": 1}}],
             "scorers[0].judge: expected a model "
-            "entry: a ref string or a mapping with one of ref/cog/url, got 5",
+            "entry: a ref string or a mapping with one of ref/cog/url/deployment, got 5",
         ),
         (
             [{"judge": "a/b", "choices": {"A": 1}}],

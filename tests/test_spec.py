@@ -9,6 +9,7 @@ import yaml
 
 from replicate_batch.errors import SpecError
 from replicate_batch.rows.rowset import load_rows
+from replicate_batch.scoring import check_scoring
 from replicate_batch.spec.loading import load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,9 +34,12 @@ def problems_of(data: object, tmp_path: Path) -> list[str]:
         ({"models": [{"ref": "flux"}]}, "models[0].ref: expected \"owner/name[:version]\", got 'flux'"),
         (
             {"models": [{"ref": "a/b", "cog": "x"}]},
-            "models[0]: expected exactly one of ref/cog/url, got ref, cog",
+            "models[0]: expected exactly one of ref/cog/url/deployment, got ref, cog",
         ),
-        ({"models": [42]}, "models[0]: expected a ref string or a mapping with one of ref/cog/url, got 42"),
+        (
+            {"models": [42]},
+            "models[0]: expected a ref string or a mapping with one of ref/cog/url/deployment, got 42",
+        ),
         (
             {"models": [{"ref": "a/b", "inputs": {}}]},
             "models[0].inputs: unknown key `inputs` (did you mean `input`?)",
@@ -85,13 +89,13 @@ def test_mistakes_are_named_with_their_place(
         (
             {"models": "acme/echo"},
             "models: expected a list of models, each a ref (owner/name[:version]) or a mapping with one of "
-            "ref/cog/url, got 'acme/echo'",
+            "ref/cog/url/deployment, got 'acme/echo'",
         ),
         (
             {"models": [None]},
-            "models[0]: expected a ref string or a mapping with one of ref/cog/url, got null",
+            "models[0]: expected a ref string or a mapping with one of ref/cog/url/deployment, got null",
         ),
-        ({"models": [{}]}, "models[0]: expected exactly one of ref/cog/url, got none"),
+        ({"models": [{}]}, "models[0]: expected exactly one of ref/cog/url/deployment, got none"),
         ({"models": [{"ref": 5}]}, "models[0].ref: expected text, got 5"),
         ({"models": ["flux"]}, "models[0]: expected \"owner/name[:version]\", got 'flux'"),
         (
@@ -207,13 +211,18 @@ def test_defaults_names_and_short_form(tmp_path: Path) -> None:
                 "black-forest-labs/flux-schnell",
                 {"ref": "yorickvp/llava-13b:abc", "name": "llava"},
                 {"url": "http://gpu-box:5000"},
+                {"deployment": "acme/llava-prod"},
             ],
             "inputs": [{"prompt": "x"}],
         },
         path=tmp_path / "fridge-eval.yaml",
     )
     assert loaded.name == "fridge-eval"
-    assert loaded.model_names == ("flux-schnell", "llava", "gpu-box")
+    assert loaded.model_names == ("flux-schnell", "llava", "gpu-box", "llava-prod")
+    assert [m.spec_ref() for m in loaded.spec.models][2:] == [
+        "url:http://gpu-box:5000",
+        "deployment:acme/llava-prod",
+    ]
     spec = loaded.spec
     defaults = (spec.concurrency, spec.rate_limit, spec.poll_limit, spec.timeout, spec.repeat)
     assert defaults == (8, 600, 2500, 1800, 1)
@@ -237,10 +246,22 @@ def test_rows_from_files_keep_their_line_numbers(tmp_path: Path) -> None:
 @pytest.mark.parametrize("config", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_bundled_config_is_valid(config: Path) -> None:
     loaded = load_spec(config)
-    assert load_rows(loaded)
+    rows = load_rows(loaded)
+    assert rows
     for model in loaded.spec.models:
         if model.cog:
             assert (loaded.resolve_path(model.cog) / "cog.yaml").is_file()
+    scorers, problems = check_scoring(
+        loaded.spec.scorers,
+        loaded.spec.group_by,
+        spec_dir=loaded.base_dir,
+        model_names=loaded.model_names,
+        value_names=rows.value_names,
+        metadata_names=rows.metadata_names,
+        source=loaded.source,
+    )
+    assert not problems, [str(p) for p in problems]
+    assert scorers  # every bundled config is an evaluation
 
 
 def test_the_readme_example_spec_is_valid(tmp_path: Path) -> None:

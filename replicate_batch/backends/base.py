@@ -1,14 +1,16 @@
 """The seam between the runner and the places a model can run.
 
-The runner only ever talks to a `Backend`: the hosted Replicate API (`hosted.py`) and Cog's own HTTP
-server (`cog_local.py`) both implement it, so the runner never knows where a model runs. Backends
-translate every outcome into a `Prediction` or one of the typed errors below; they never retry on
-their own except where noted, because retry policy belongs to the runner.
+The runner only ever talks to a `Backend`: the hosted Replicate API (`replicate_api.py`, deployments
+in `replicate_deployment.py`) and Cog's own HTTP server (`cog_http.py`) all implement it, so the
+runner never knows where a model runs. Backends translate every outcome into a `Prediction` or one of
+the typed errors below; they never retry on their own except where noted, because retry policy
+belongs to the runner.
 """
 
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,8 @@ class ModelInfo:
     version: str | None
     openapi_schema: Mapping[str, Any] | None
     description: str = ""
+    #: Where its predictions are created, for the dry-run plan (`version abc123 (POST /v1/predictions)`).
+    endpoint: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class Prediction:
     created_at: str | None = None
     completed_at: str | None = None
     input: Mapping[str, Any] | None = field(default=None, compare=False)
+    #: Every other number the server reported in `metrics` (tokens, time to first token, ...).
+    metrics: Mapping[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def is_terminal(self) -> bool:
@@ -49,6 +55,25 @@ class Prediction:
 
 
 OnCreated = Callable[[str], None]
+
+
+def reported_metrics(metrics: Any) -> dict[str, float]:
+    """The numbers in a prediction's `metrics` other than `predict_time` (which has its own column).
+
+    Replicate's language models report `input_token_count`, `output_token_count`,
+    `time_to_first_token`, `tokens_per_second`, every prediction `total_time`, image models
+    `image_count`; Cog servers whatever the model records. Anything not a number is left out.
+    """
+    if not isinstance(metrics, Mapping):
+        return {}
+    return {
+        str(name): value
+        for name, value in metrics.items()
+        if name != "predict_time"
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    }
 
 
 class Backend(abc.ABC):

@@ -16,7 +16,7 @@ import requests
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import BackendSetupError, RequestFailed, Unreachable
 from ..spec.loading import LoadedSpec
-from .base import Backend, ModelInfo, OnCreated, Prediction, Status
+from .base import Backend, ModelInfo, OnCreated, Prediction, Status, reported_metrics
 from .cog_process import CogProcess, remove_prediction_dirs
 
 BUSY_FIRST_WAIT_S = 0.02
@@ -76,7 +76,15 @@ class CogBackend(Backend):
         for _ in range(self.slots_per_server):
             for url in self._urls:
                 self._free.put(url)
-        return ModelInfo(version=None, openapi_schema=schema)
+        return ModelInfo(version=None, openapi_schema=schema, endpoint=self._endpoint())
+
+    def _endpoint(self) -> str:
+        """Where predictions go, for the plan: Cog servers the runner started, or the given ones."""
+        count = len(self.processes) or len(self._urls)
+        servers = "server" if count == 1 else "servers"
+        if self.processes:
+            return f"local Cog: {count} {servers} the runner started (PUT /predictions/{{id}})"
+        return f"Cog {servers} " + ", ".join(self._urls) + " (PUT /predictions/{id})"
 
     def _health(self, url: str) -> str:
         try:
@@ -196,6 +204,7 @@ class CogBackend(Backend):
             error=data.get("error"),
             logs=data.get("logs") or "",
             predict_time=metrics.get("predict_time") if isinstance(metrics, dict) else None,
+            metrics=reported_metrics(metrics),
         )
 
     def get(self, prediction_id: str) -> Prediction:

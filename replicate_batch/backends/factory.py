@@ -23,7 +23,7 @@ def make_backends(loaded: LoadedSpec, *, concurrency: int, clock: Clock = SYSTEM
     """One backend per model entry; a missing token or Cog install is a SpecError, before any request."""
     spec = loaded.spec
     problems = environment_problems()  # an unusable CA bundle would fail every request, or every download
-    hosted = [i for i, m in enumerate(spec.models) if m.kind == "ref"]
+    hosted = [i for i, m in enumerate(spec.models) if m.is_hosted]
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
     if hosted and not token:
         places = ", ".join(f"models[{i}]" for i in hosted)
@@ -45,6 +45,15 @@ def make_backends(loaded: LoadedSpec, *, concurrency: int, clock: Clock = SYSTEM
             assert model.ref is not None
             backends.append(
                 ReplicateBackend(model.ref, token, max_connections=concurrency, cancel_after_s=spec.timeout)
+            )
+        elif model.kind == "deployment":
+            from .replicate_deployment import DeploymentBackend
+
+            assert model.deployment is not None
+            backends.append(
+                DeploymentBackend(
+                    model.deployment, token, max_connections=concurrency, cancel_after_s=spec.timeout
+                )
             )
         else:
             from .cog_http import make_cog_backend

@@ -25,7 +25,7 @@ from ..clock import parse_iso
 from ..errors import BackendSetupError, RequestFailed, Throttled, TokenRejected, Unreachable, Unreadable
 from ..redaction import TOKEN_VARIABLE, remember_secret
 from ..spec.model import REF_PATTERN
-from .base import Backend, ModelInfo, OnCreated, Prediction
+from .base import Backend, ModelInfo, OnCreated, Prediction, reported_metrics
 from .network import UNTRUSTED_HINT, proxy_for, tls_context
 
 DEFAULT_BASE_URL = "https://api.replicate.com"  # the client's, when REPLICATE_BASE_URL is not set
@@ -136,7 +136,7 @@ def _message(error: replicate.exceptions.ReplicateError) -> str:
     return f"Replicate API error {error.status}: " + (": ".join(parts) if parts else "(no details)")
 
 
-def _translate(error: Exception, what: str) -> Exception:
+def translate_error(error: Exception, what: str) -> Exception:
     """Map client exceptions onto the backend's typed errors."""
     if isinstance(error, replicate.exceptions.ReplicateError):
         status = error.status or 0
@@ -151,8 +151,9 @@ def _translate(error: Exception, what: str) -> Exception:
     return error
 
 
-def _prediction(p: Any) -> Prediction:
-    metrics = p.metrics or {}
+def to_prediction(p: Any) -> Prediction:
+    """The client's prediction as a backend `Prediction`, with the numbers its `metrics` report."""
+    metrics = p.metrics if isinstance(p.metrics, dict) else {}
     return Prediction(
         id=p.id,
         status=p.status,
@@ -164,7 +165,19 @@ def _prediction(p: Any) -> Prediction:
         created_at=p.created_at,
         completed_at=p.completed_at,
         input=p.input,
+        metrics=reported_metrics(metrics),
     )
+
+
+def fetch_version(client: Client, owner: str, name: str, version_id: str) -> Any:
+    """`GET /v1/models/{owner}/{name}/versions/{id}`: the version with its OpenAPI schema."""
+    return Versions(client, model=(owner, name)).get(version_id)
+
+
+def refuses_version(error: replicate.exceptions.ReplicateError) -> bool:
+    """A 422 refusing the version itself (not the input): what official models answer to a version create."""
+    text = f"{error.title or ''} {error.detail or ''}".lower()
+    return error.status == 422 and ("invalid version" in text or "version does not exist" in text)
 
 
 class ReplicateBackend(Backend):
@@ -204,26 +217,35 @@ class ReplicateBackend(Backend):
         )
         self.sync_wait_s = sync_wait_s
         self.create_timeout_s = CREATE_SEND_S + sync_wait_s + CREATE_ANSWER_GRACE_S
-        # Official models may refuse version creates; then the model endpoint is used (see create).
+        # A version the ref names is the user's choice: never swapped for the model endpoint's.
+        self.pinned = self.version is not None
+        # Official models refuse version creates; then the model endpoint is used (see create).
         self._use_model_endpoint = False
         self._lock = threading.Lock()
 
     def start(self) -> ModelInfo:
         """Pin the version with one GET (the model, or the version the ref names)."""
-        what = f"model {self.owner}/{self.name}" + (f" version {self.version}" if self.version else "")
+        ref = f"{self.owner}/{self.name}"
+        what = f"model {ref}" + (f" version {self.version}" if self.version else "")
         version: Any
         try:
             if self.version:
-                version = Versions(self.client, model=(self.owner, self.name)).get(self.version)
+                version = fetch_version(self.client, self.owner, self.name, self.version)
             else:
-                version = self.client.models.get(f"{self.owner}/{self.name}").latest_version
+                version = self.client.models.get(ref).latest_version
         except Exception as error:
-            raise _setup_error(_translate(error, what), what) from None
+            raise setup_error(translate_error(error, what), what) from None
         if version is None:
-            self._use_model_endpoint = True
-            return ModelInfo(version=None, openapi_schema=None)
+            raise BackendSetupError(
+                f"{what} has no published version (its latest_version is null), so nothing can run it: "
+                f"push one (`cog push r8.im/{ref}`), or check the owner/name on https://replicate.com/{ref}"
+            )
         self.version = version.id
-        return ModelInfo(version=version.id, openapi_schema=version.openapi_schema)
+        endpoint = f"version {version.id[:12]} (POST /v1/predictions"
+        if not self.pinned:
+            endpoint += f"; if refused, as official models do: POST /v1/models/{ref}/predictions"
+        endpoint += ")"
+        return ModelInfo(version=version.id, openapi_schema=version.openapi_schema, endpoint=endpoint)
 
     def stop(self) -> None:
         """Close both pools' connections."""
@@ -236,46 +258,54 @@ class ReplicateBackend(Backend):
             with open(path, "rb") as handle:
                 uploaded = self.client.files.create(handle)
         except Exception as error:
-            raise _translate(error, f"uploading {path}") from None
+            raise translate_error(error, f"uploading {path}") from None
         return str(uploaded.urls["get"])
 
     def create(self, model_input: Mapping[str, Any], on_created: OnCreated, time_left_s: float) -> Prediction:
         """Create with `Prefer: wait`, so a quick prediction costs one request and no polls."""
         wait_s = max(1, min(self.sync_wait_s, math.floor(time_left_s)))
         try:
-            if self.version and not self._use_model_endpoint:
-                try:
-                    created = self.client.predictions.create(
-                        version=self.version, input=dict(model_input), wait=wait_s
-                    )
-                except replicate.exceptions.ReplicateError as error:
-                    if error.status != 422 or "version" not in _message(error).lower():
-                        raise
-                    with self._lock:
-                        self._use_model_endpoint = True
-                    return self.create(model_input, on_created, time_left_s)
-            else:
-                created = self.client.models.predictions.create(
-                    model=(self.owner, self.name), input=dict(model_input), wait=wait_s
-                )
+            created = self._send(dict(model_input), wait_s)
         except Exception as error:
-            raise _translate(error, "create") from None
+            raise translate_error(error, "create") from None
         on_created(created.id)
-        return _prediction(created)
+        return to_prediction(created)
+
+    def _send(self, model_input: dict[str, Any], wait_s: int) -> Any:
+        """The create request: on the version, or on the model endpoint once the version was refused."""
+        if self.version and not self._use_model_endpoint:
+            try:
+                return self.client.predictions.create(version=self.version, input=model_input, wait=wait_s)
+            except replicate.exceptions.ReplicateError as error:
+                if not refuses_version(error):
+                    raise
+                if self.pinned:  # the user chose this version: say how to run the model instead
+                    raise RequestFailed(
+                        f"{_message(error)}; Replicate refuses creates by version for {self.owner}/"
+                        f"{self.name} (official models run only on their model endpoint): give the ref "
+                        f"without `:{self.version}` to run its current version",
+                        status=422,
+                        retryable=False,
+                    ) from None
+                with self._lock:  # a refusal creates nothing: send it again where the model runs
+                    self._use_model_endpoint = True
+        return self.client.models.predictions.create(
+            model=(self.owner, self.name), input=model_input, wait=wait_s
+        )
 
     def get(self, prediction_id: str) -> Prediction:
         """`GET /v1/predictions/{id}`."""
         try:
-            return _prediction(self.poll_client.predictions.get(prediction_id))
+            return to_prediction(self.poll_client.predictions.get(prediction_id))
         except Exception as error:
-            raise _translate(error, f"poll {prediction_id}") from None
+            raise translate_error(error, f"poll {prediction_id}") from None
 
     def cancel(self, prediction_id: str) -> None:
         """`POST /v1/predictions/{id}/cancel`."""
         try:
             self.poll_client.predictions.cancel(prediction_id)
         except Exception as error:
-            raise _translate(error, f"cancel {prediction_id}") from None
+            raise translate_error(error, f"cancel {prediction_id}") from None
 
     def find_created(self, model_input: Mapping[str, Any], created_after: str) -> Prediction | None:
         """Walk `GET /v1/predictions` (newest first) back to `created_after` for this input."""
@@ -289,12 +319,12 @@ class ReplicateBackend(Backend):
                     if parse_iso(found.created_at) < since:
                         return None
                     if found.input == wanted and self._is_ours(found):
-                        return _prediction(found)
+                        return to_prediction(found)
                 if not page.next:
                     return None
                 cursor = page.next
         except Exception as error:
-            raise _translate(error, "looking up a lost create") from None
+            raise translate_error(error, "looking up a lost create") from None
 
     def _is_ours(self, found: Any) -> bool:
         model = getattr(found, "model", "") or ""
@@ -303,15 +333,17 @@ class ReplicateBackend(Backend):
         )
 
 
-def _setup_error(error: Exception, what: str) -> BackendSetupError:
+def setup_error(
+    error: Exception,
+    what: str,
+    check: str = "the owner/name[:version] and that your account can see the model",
+) -> BackendSetupError:
+    """Why a model cannot be used at all, from the error resolving it; `check` says what to check on a 404."""
     if isinstance(error, RequestFailed) and error.status == 401:
         return TokenRejected(
             f"Replicate rejected the token (401 Unauthenticated): copy a valid one from "
             f"https://replicate.com/account/api-tokens and export {TOKEN_VARIABLE}=r8_..."
         )
     if isinstance(error, RequestFailed) and error.status == 404:
-        return BackendSetupError(
-            f"{what} was not found on Replicate (404): check the owner/name[:version] "
-            "and that your account can see the model"
-        )
+        return BackendSetupError(f"{what} was not found on Replicate (404): check {check}")
     return BackendSetupError(f"{what}: {error}")

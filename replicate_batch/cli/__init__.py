@@ -1,7 +1,7 @@
 """The command line: parse arguments, call the library, turn its errors into messages and exit codes.
 
-`replicate-batch SPEC` runs a spec (run.py); `report`, `compare`, `history` and `merge` are
-subcommands, one module each.
+`replicate-batch SPEC` runs a spec (run.py); `report`, `compare`, `history`, `merge` and `rescore`
+are subcommands, one module each.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from .compare import compare_command
 from .history import history_command
 from .merge import merge_command
 from .report import report_command
+from .rescore import rescore_command
 from .run import run_command
 
 SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
@@ -21,6 +22,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "compare": compare_command,
     "history": history_command,
     "merge": merge_command,
+    "rescore": rescore_command,
 }
 
 

@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="replicate-batch",
         description="Run a batch of model predictions described by a YAML spec.",
         epilog="other commands: `report RUN_DIR`, `compare RUN_A RUN_B [--output FILE]`, "
-        "`history DIR [--name NAME] [--output FILE]`, `merge RUN_DIR... --into DIR`",
+        "`history DIR [--name NAME] [--output FILE]`, `merge RUN_DIR... --into DIR`, "
+        "`rescore RUN_DIR [--spec SPEC]`",
     )
     parser.add_argument("spec", type=Path, help="the spec file (YAML)")
     parser.add_argument(
@@ -144,7 +145,8 @@ def _note(text: str) -> None:
 
 
 def _tell(summary: RunSummary, *, shown: bool) -> None:
-    """Warnings, then the plan of a dry run (always), or the table and the run folder (when `shown`)."""
+    """Warnings, then the plan of a dry run (always), or the table and the run folder (when `shown`),
+    then each threshold not met (unless interrupted: it is why the exit status is 3)."""
     for warning in summary.warnings:
         say(f"warning: {warning}", sys.stderr)
     if summary.run_dir is None:
@@ -152,3 +154,6 @@ def _tell(summary: RunSummary, *, shown: bool) -> None:
     elif shown:
         say(summary.table)
         say(f"run folder: {summary.run_dir}")
+    if summary.exit_code != EXIT_INTERRUPTED:
+        for failure in summary.gate_failures:
+            say(failure, sys.stderr)

@@ -514,10 +514,11 @@ class Execution:
                     message,
                     saved,
                     split.text(saved),
+                    split.is_json,
                 )
             saved.append((folder / name).relative_to(self.folder.path).as_posix())
         return self._result(
-            job, model, tracker, started, "succeeded", prediction, "", saved, split.text(saved)
+            job, model, tracker, started, "succeeded", prediction, "", saved, split.text(saved), split.is_json
         )
 
     def _result(
@@ -531,6 +532,7 @@ class Execution:
         error: str,
         files: list[str] | None = None,
         output: str = "",
+        output_json: bool = False,
     ) -> JobResult:
         return JobResult(
             job_id=job.job_id,
@@ -550,6 +552,8 @@ class Execution:
             wall_time=self.clock.monotonic() - started,
             input=job.input,
             metadata=job.row.metadata,
+            metrics=dict(prediction.metrics) if prediction else {},
+            output_json=output_json,
         )
 
 

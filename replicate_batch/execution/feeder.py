@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from ..jobs import Job
-from ..runfolder.journal import JournalState
+from ..runfolder.journal import JournalState, Pickup
 from ..runfolder.results import JobResult
 from ..runfolder.writer import RunFolder
 from .executor import Execution, ModelRuntime
 from .progress import Progress
+
+# What happens to a job's result in its worker thread before it is recorded: the run's scoring.
+ScoreStep = Callable[[JobResult, Job], JobResult]
 
 # After an interrupt, how long (real seconds) jobs get to record how they ended (a cancel, a download)
 # before the run stops waiting for them; `--resume` continues whatever they leave.
@@ -25,12 +28,13 @@ def feed_jobs(
     progress: Progress,
     concurrency: int,
     state: JournalState | None,
+    score: ScoreStep | None = None,
 ) -> tuple[bool, bool, bool]:
     """Feed jobs to the pool, at most `concurrency` queued beyond those running.
 
     Returns (interrupted, predictions left running, worker threads left behind): a first Ctrl-C
     cancels what runs and waits a little for it (creates still waiting for their answer are looked
-    up instead), a second one leaves it.
+    up instead), a second one leaves it. `score` runs in the worker, right after the job.
     """
     pending: set[Future[JobResult]] = set()
     job_ids: dict[Future[JobResult], str] = {}
@@ -59,7 +63,7 @@ def feed_jobs(
                 collect(done)
             pickup = state.pickups.get(job.job_id) if state else None
             tries = state.tries.get(job.job_id, 0) if state else 0
-            future = pool.submit(execution.run_job, job, runtimes[job.model], pickup, tries)
+            future = pool.submit(_run, execution, score, job, runtimes[job.model], pickup, tries)
             job_ids[future] = job.job_id
             pending.add(future)
         while pending:
@@ -86,3 +90,16 @@ def feed_jobs(
     finally:
         pool.shutdown(wait=not interrupted, cancel_futures=True)
     return interrupted, hard, left
+
+
+def _run(
+    execution: Execution,
+    score: ScoreStep | None,
+    job: Job,
+    runtime: ModelRuntime,
+    pickup: Pickup | None,
+    tries: int,
+) -> JobResult:
+    """A worker's task: run the job, then score it (python scorers run in parallel this way)."""
+    result = execution.run_job(job, runtime, pickup, tries)
+    return result if score is None else score(result, job)

@@ -35,6 +35,14 @@ class SplitOutput:
     file_urls: tuple[str, ...]
     kind: OutputKind
 
+    @property
+    def is_json(self) -> bool:
+        """Whether the `output` column is a JSON value's text (not text, streamed text or files only)."""
+        template = self.template
+        if template is None or isinstance(template, str) or _only_files(template):
+            return False
+        return not (self.kind == "iterator" and isinstance(template, list))
+
     def text(self, local_paths: list[str]) -> str:
         """The `output` column: text as is, iterator chunks joined, other values as JSON."""
         if self.template is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from tqdm import tqdm
@@ -42,7 +42,7 @@ class Progress:
 
     def add(self, result: JobResult, in_flight: int) -> None:
         """Count a finished job and refresh the display."""
-        self.tally.count(result.model, result.status, result.wall_time, result.predict_time)
+        self.tally.count(result.model, result.status, result.wall_time, result.predict_time, result.metrics)
         self.done += 1
         self.failed += result.status != "succeeded"
         if self._bar is not None:
@@ -69,20 +69,42 @@ class Progress:
             self._bar = None
 
 
-def summary_table(stats: Sequence[ModelStats]) -> str:
-    """A small fixed-width table: one line per model, then the total (when there are several models)."""
-    header = ("model", "jobs", "succeeded", "failed", "canceled", "median_s", "predict_s")
-    lines: list[tuple[str, ...]] = [header]
-    lines += [_line(s) for s in (stats if len(stats) > 2 else stats[:-1])]
-    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+def summary_table(stats: Sequence[ModelStats], scores: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """A small fixed-width table: one line per model, then the total (when there are several models).
+
+    Where some prediction reported them: total input and output tokens, median time to first token.
+    `scores` adds a column per scorer: its name -> model -> the cell (`0.75 [0.60, 0.86]`); `-` where
+    the scorer does not apply to a model.
+    """
+    scores = scores or {}
+    header: tuple[str, ...] = ("model", "jobs", "succeeded", "failed", "canceled", "median_s", "predict_s")
+    tokens = any(s.reports_tokens for s in stats)
+    if tokens:
+        header += ("in_tokens", "out_tokens", "first_token_s")
+    lines: list[tuple[str, ...]] = [(*header, *scores)]
+    for s in stats if len(stats) > 2 else stats[:-1]:
+        cells = ("" if s.model == "total" else column.get(s.model, "-") for column in scores.values())
+        lines.append((*_line(s, tokens), *cells))
+    return fixed_width(lines)
+
+
+def fixed_width(lines: Sequence[Sequence[str]], *, left: int = 1) -> str:
+    """Rows of cells as aligned text: the first `left` columns to the left, the others to the right."""
+    widths = [max(len(row[i]) for row in lines) for i in range(len(lines[0]))]
+    aligned = (
+        "  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
         for row in lines
     )
+    return "\n".join(line.rstrip() for line in aligned)
 
 
-def _line(stats: ModelStats) -> tuple[str, ...]:
+def _line(stats: ModelStats, tokens: bool) -> tuple[str, ...]:
     median = "-" if stats.median_wall_s is None else f"{stats.median_wall_s:.2f}"
+    token_cells = (
+        _number(stats.input_tokens, "{:.0f}"),
+        _number(stats.output_tokens, "{:.0f}"),
+        _number(stats.median_first_token_s, "{:.2f}"),
+    )
     return (
         stats.model,
         str(stats.jobs),
@@ -91,4 +113,8 @@ def _line(stats: ModelStats) -> tuple[str, ...]:
         str(stats.canceled),
         median,
         f"{stats.predict_s:.2f}",
-    )
+    ) + (token_cells if tokens else ())
+
+
+def _number(value: float | None, shape: str) -> str:
+    return "-" if value is None else shape.format(value)

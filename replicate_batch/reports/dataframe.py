@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..runfolder.results import RESULTS_NAME
+from ..csv_cells import csv_reader
+from ..runfolder.results import METRIC_PREFIX, NOTE_PREFIX, RESULTS_NAME, SCORE_PREFIX
+
+NUMBER_PREFIXES = (SCORE_PREFIX, METRIC_PREFIX)
+TEXT_PREFIXES = (NOTE_PREFIX,)
 
 
 def load_results(path: str | Path) -> pd.DataFrame:
@@ -21,20 +25,29 @@ def load_results(path: str | Path) -> pd.DataFrame:
         files = sorted(path.glob(f"**/{RESULTS_NAME}"))
     if not files:
         raise FileNotFoundError(f"no results.csv in {path} or below it")
-    frames = [
-        pd.read_csv(
-            f,
-            dtype={"row_id": str, "job_id": str, "output": str, "error": str, "version": str},
-            keep_default_na=False,
-            na_values={"predict_time": [""], "wall_time": [""]},
-        )
-        for f in files
-    ]
+    frames = [_read(f) for f in files]
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     df["files"] = df["files"].map(lambda cell: json.loads(cell) if cell else [])
     for column in ("created_at", "completed_at"):
         df[column] = pd.to_datetime(df[column], utc=True, errors="coerce", format="ISO8601")
-    for column in ("predict_time", "wall_time"):
+    for column in ("predict_time", "wall_time", *(c for c in df.columns if c.startswith(METRIC_PREFIX))):
         df[column] = pd.to_numeric(df[column], errors="coerce")
     df["status"] = df["status"].astype("category")
+    for column in df.columns:  # scores and metrics are numbers (NaN where empty): `.mean()` just works
+        if column.startswith(NUMBER_PREFIXES):
+            df[column] = pd.to_numeric(df[column], errors="coerce")
     return df
+
+
+def _read(path: Path) -> pd.DataFrame:
+    """One results.csv: text columns as text (a note or row id that looks like a number stays text)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        header = next(csv_reader(handle), [])
+    text = {"row_id", "job_id", "output", "error", "version"}
+    text.update(c for c in header if c.startswith(TEXT_PREFIXES))
+    return pd.read_csv(
+        path,
+        dtype={column: str for column in text} | {c: str for c in header if c.startswith(NUMBER_PREFIXES)},
+        keep_default_na=False,
+        na_values={"predict_time": [""], "wall_time": [""]},
+    )

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..scoring.board import threshold_text
 from .compare import Comparison
 from .records import FAILED_STATUSES, load_run, read_results
 from .run_scores import ScoreSummary, manifest_scores
@@ -88,7 +89,7 @@ def gate_case(model: str, scorer: str, summary: ScoreSummary) -> JUnitCase:
     """A scorer's gate for one model: failed when its mean is below the threshold."""
     if summary.threshold is None:
         return JUnitCase(model, scorer, output=f"mean {summary.text} (no threshold)")
-    comparison = f"mean {summary.text} {'>=' if summary.passed else '<'} {summary.threshold:.2f}"
+    comparison = f"mean {summary.text} {'>=' if summary.passed else '<'} {threshold_text(summary.threshold)}"
     if summary.passed:
         return JUnitCase(model, scorer, output=comparison)
     return JUnitCase(model, scorer, failure=f"threshold not met: {comparison}", failure_type="threshold")

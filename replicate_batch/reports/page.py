@@ -151,6 +151,16 @@ def _files(record: Mapping[str, str]) -> list[list[str]]:
     return [[relative_href(p), PurePosixPath(p).name, media_kind(p)] for p in paths if isinstance(p, str)]
 
 
+def _scores(record: Mapping[str, str], names: Sequence[str]) -> list[list[str]]:
+    """`[name, score, note]` of each scorer that scored the job or left a note (a badge each)."""
+    found = []
+    for name in names:
+        value, note = record.get(f"score.{name}", ""), record.get(f"note.{name}", "")
+        if value or note:
+            found.append([name, value, note])
+    return found
+
+
 def page_data(run: RunRecords, shape: RunShape | None = None) -> dict[str, Any]:
     """What the page's script draws: models, grid rows (inputs and job indices per model), jobs.
 
@@ -187,6 +197,7 @@ def page_data(run: RunRecords, shape: RunShape | None = None) -> dict[str, Any]:
                 "j": is_json,
                 "f": _files(record),
                 "e": record.get("error", ""),
+                "sc": _scores(record, run.scorer_names),
             }
         )
 
@@ -247,7 +258,9 @@ def render_report(run: RunRecords, shape: RunShape | None = None, selection: Sel
         }
         for name in shape.models
     ]
-    return render_page(run.run_id, run.manifest, models, shape.stats, page_data(run, shape), selection)
+    return render_page(
+        run.run_id, run.manifest, models, shape.stats, page_data(run, shape), selection, run.scorer_names
+    )
 
 
 def write_report(run_dir: str | Path, *, max_jobs: int = MAX_JOBS) -> Path:

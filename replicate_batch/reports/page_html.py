@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from ..runfolder.manifest import Manifest
+from ..scoring.statistics import interval_text
 from .selection import Selection
 from .static import static_text
 from .stats import ModelStats
@@ -26,22 +27,22 @@ def _secs(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
-def _summary(models: Sequence[Mapping[str, str]], stats: Sequence[ModelStats]) -> str:
+def _count(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def _summary(
+    models: Sequence[Mapping[str, str]],
+    stats: Sequence[ModelStats],
+    scores: Mapping[str, Any],
+    names: list[str],
+) -> str:
     refs = {m["name"]: m for m in models}
-    head = "".join(
-        f"<th class='{'ref' if h == 'ref' else ''}'>{h}</th>"
-        for h in (
-            "model",
-            "ref",
-            "jobs",
-            "succeeded",
-            "failed",
-            "canceled",
-            "median wall s",
-            "p90 wall s",
-            "predict s",
-        )
-    )
+    tokens = any(s.reports_tokens for s in stats)  # columns only where some prediction reported them
+    titles = ["model", "ref", "jobs", "succeeded", "failed", "canceled", "median wall s", "p90 wall s"]
+    titles += ["predict s", *(("input tokens", "output tokens", "median first token s") if tokens else ())]
+    titles += names
+    head = "".join(f"<th class='{'ref' if h == 'ref' else ''}'>{escape(h)}</th>" for h in titles)
     lines = []
     for s in stats:
         ref = refs.get(s.model, {})
@@ -53,8 +54,46 @@ def _summary(models: Sequence[Mapping[str, str]], stats: Sequence[ModelStats]) -
             f"<td class='{'bad' if s.canceled else ''}'>{s.canceled}</td>",
             f"<td>{_secs(s.median_wall_s)}</td><td>{_secs(s.p90_wall_s)}</td><td>{s.predict_s:.2f}</td>",
         ]
+        if tokens:
+            cells.append(
+                f"<td>{_count(s.input_tokens)}</td><td>{_count(s.output_tokens)}</td>"
+                f"<td>{_secs(s.median_first_token_s)}</td>"
+            )
+        cells += [_score_cell(scores.get(s.model, {}).get(name), s.model == "total") for name in names]
         lines.append(f"<tr class='{'total' if s.model == 'total' else ''}'>{''.join(cells)}</tr>")
     return f"<table class='summary'><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+
+
+def _score_cell(aggregate: Any, total: bool) -> str:
+    """`mean [ci_low, ci_high]` for a manifest `scores` entry; its counts and gate on hover."""
+    if not isinstance(aggregate, Mapping):
+        return "<td class='muted'></td>" if total else "<td class='muted'>–</td>"
+    shown = interval_text(aggregate.get("mean"), aggregate.get("ci_low"), aggregate.get("ci_high"))
+    about = f"{aggregate.get('scored')} of {aggregate.get('n')} jobs scored, {aggregate.get('rows')} rows"
+    about += f", 95% interval: {aggregate.get('method')}"
+    if aggregate.get("threshold") is not None:
+        about += f", threshold {aggregate['threshold']}: {'met' if aggregate.get('passed') else 'NOT met'}"
+    bad = " bad" if aggregate.get("passed") is False else ""
+    return f"<td class='score{bad}' title='{escape(about)}'>{escape(shown)}</td>"
+
+
+def _groups(scores_by: Mapping[str, Any], names: list[str]) -> str:
+    """A table per `group_by` field: a line per (value, model), a column per scorer."""
+    sections = []
+    for field, values in scores_by.items():
+        if not isinstance(values, Mapping):
+            continue
+        head = "".join(f"<th>{escape(h)}</th>" for h in (field, "model", *names))
+        lines = []
+        for value, by_model in values.items():
+            for model, scores in by_model.items() if isinstance(by_model, Mapping) else ():
+                cells = "".join(_score_cell(scores.get(name), False) for name in names)
+                lines.append(f"<tr><td>{escape(value)}</td><td>{escape(model)}</td>{cells}</tr>")
+        sections.append(
+            f"<h2>Scores by {escape(field)}</h2><table class='summary groups'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(lines)}</tbody></table>"
+        )
+    return "".join(sections)
 
 
 def _meta(manifest: Manifest) -> str:
@@ -95,11 +134,15 @@ def render_page(
     stats: Sequence[ModelStats],
     data: Mapping[str, Any],
     shown: Selection,
+    scorer_names: Sequence[str] = (),
 ) -> str:
     """The report page: header, summary table, controls, an empty grid and the data to fill it.
 
-    `shown` says which of the run's jobs `data` holds; when not all, a banner says so.
+    `shown` says which of the run's jobs `data` holds; when not all, a banner says so. The summary
+    has a column per scorer (`scorer_names`, results.csv's order) from the manifest's `scores`.
     """
+    names = list(scorer_names)
+    summary = _summary(models, stats, manifest.scores or {}, names) + _groups(manifest.scores_by or {}, names)
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
     header_cells = "".join(
         f"<div role='columnheader'>{escape(m['name'])}<div class='muted'>{escape(m['ref'])}</div>"
@@ -124,7 +167,7 @@ def render_page(
 {static_text("report.css")}</style></head>
 <body>
 <header><h1>{escape(run_id)}</h1><div class="meta-line">{_meta(manifest)}</div></header>
-<section><h2>Summary</h2>{_summary(models, stats)}</section>
+<section><h2>Summary</h2>{summary}</section>
 {banner}<div class="controls">
 <label><input type="checkbox" id="failed-only"> only failed and canceled ({failed})</label>
 <label>sort <select id="sort"><option value="input">input order</option>

@@ -20,12 +20,11 @@ import yaml
 from ..csv_cells import csv_reader
 from ..errors import NotARunFolder
 from ..runfolder.manifest import Manifest, read_manifest
-from ..runfolder.results import COLUMNS, RESULTS_NAME
+from ..runfolder.results import COLUMNS, NOTE_PREFIX, RESULTS_NAME, SCORE_PREFIX, ResultColumns
 from .stats import ModelStats, StatsTally
 
 FAILED_STATUSES = ("failed", "canceled")
-SCORE_PREFIX, NOTE_PREFIX = "score.", "note."  # a scorer's columns: `score.<name>`, `note.<name>`
-_NOT_METADATA = ("input.", SCORE_PREFIX, NOTE_PREFIX, "metric.")
+__all__ = ["NOTE_PREFIX", "SCORE_PREFIX"]  # re-exported: the reports take the column names from here
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,8 @@ class RunRecords:
     spec: Mapping[str, Any]
     input_columns: list[str]  # input names, without the `input.` prefix
     metadata_columns: list[str]  # the rows' `_` fields
-    scorer_names: list[str] = field(default_factory=list)  # from the `score.<name>` columns, in order
+    metric_columns: list[str] = field(default_factory=list)  # metric names, without `metric.`
+    scorer_names: list[str] = field(default_factory=list)  # `score.<name>` columns, in order
 
     @property
     def run_id(self) -> str:
@@ -96,15 +96,16 @@ def load_run(path: str | Path, *, with_results: bool = True) -> RunRecords:
     caller that must not hold every row streams them with `read_results`.
     """
     path = Path(path)
-    extra = results_header(path)[len(COLUMNS) :]
+    columns = ResultColumns.from_header(results_header(path))
     return RunRecords(
         path=path,
         results=list(read_results(path)) if with_results else [],
         manifest=read_manifest(path) or Manifest(),
         spec=_read_yaml(path / "spec.yaml"),
-        input_columns=[c.removeprefix("input.") for c in extra if c.startswith("input.")],
-        metadata_columns=[c for c in extra if not c.startswith(_NOT_METADATA)],
-        scorer_names=[c.removeprefix(SCORE_PREFIX) for c in extra if c.startswith(SCORE_PREFIX)],
+        input_columns=list(columns.inputs),
+        metadata_columns=list(columns.metadata),
+        metric_columns=list(columns.metrics),
+        scorer_names=list(columns.scores),
     )
 
 

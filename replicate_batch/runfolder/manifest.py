@@ -1,7 +1,7 @@
 """`manifest.json`, typed: the one reader (`read_manifest`) and the one writer (`write_manifest`).
 
-The runner, resume, merge and the reports all go through `Manifest`; keys this version does not know
-(written by a newer one, or by scoring) are kept in `extra` and written back as they were.
+The runner, resume, merge, rescore and the reports all go through `Manifest`; keys this version does
+not know (written by a newer one) are kept in `extra` and written back as they were.
 """
 
 from __future__ import annotations
@@ -56,6 +56,10 @@ class Manifest:
     merged_from: list[dict[str, Any]] | None = None
     merged_at: str | None = None
     models_per_shard: list[Any] | None = None
+    # {model: {scorer: {mean, ci_low, ci_high, n, rows, scored, threshold, passed, method}}}
+    scores: dict[str, Any] | None = None
+    scores_by: dict[str, Any] | None = None  # {group field: {value: {model: {scorer: {...}}}}}
+    rescored_at: list[str] = field(default_factory=list)  # each `rescore` of the finished run
     extra: dict[str, Any] = field(default_factory=dict)
 
     # Written even when None, as every manifest always had them.
@@ -105,6 +109,9 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "versions": dict,
     "merged_from": list,
     "models_per_shard": list,
+    "scores": dict,
+    "scores_by": dict,
+    "rescored_at": list,
 }
 
 

@@ -17,7 +17,7 @@ from ..csv_cells import csv_reader
 from ..errors import MergeRefused
 from .journal import JOURNAL_NAME, read_journal
 from .manifest import MANIFEST_NAME, Manifest, read_manifest, write_manifest
-from .results import COLUMNS, RESULTS_NAME, JobResult
+from .results import METRIC_PREFIX, RESULTS_NAME, JobResult, ResultColumns
 from .writer import RunFolder, reading_lock
 
 STATUS_RANK = {"succeeded": 0, "failed": 1, "canceled": 2}
@@ -53,10 +53,8 @@ def _merge(run_dirs: Sequence[Path], into: Path) -> Path:
         )
     if into.exists() and any(into.iterdir()):
         raise MergeRefused.single(str(into), "--into", "already exists and is not empty: name a new folder")
-    header = _same_header(run_dirs)
-    extra = header[len(COLUMNS) :]
-    inputs = [c.removeprefix("input.") for c in extra if c.startswith("input.")]
-    metadata = [c for c in extra if not c.startswith("input.")]
+    # metric columns follow the results (rewrite_results), whatever each shard saw
+    columns = ResultColumns.from_header(_same_header(run_dirs))
 
     best: dict[str, JobResult] = {}  # job order: as the shards' results.csv list them
     for run_dir in run_dirs:
@@ -69,7 +67,7 @@ def _merge(run_dirs: Sequence[Path], into: Path) -> Path:
             if kept is None or STATUS_RANK.get(result.status, 3) < STATUS_RANK.get(kept.status, 3):
                 best[job_id] = result
 
-    folder = RunFolder.at(into, inputs, metadata)
+    folder = RunFolder.at(into, columns)
     try:
         for run_dir in run_dirs:
             if (run_dir / "files").is_dir():
@@ -97,16 +95,21 @@ def _merge(run_dirs: Sequence[Path], into: Path) -> Path:
 
 
 def _same_header(run_dirs: Sequence[Path]) -> list[str]:
+    """The shards' common header; their `metric.*` columns may differ (each has those its jobs reported)."""
     header: list[str] | None = None
     for run_dir in run_dirs:
         with open(run_dir / RESULTS_NAME, encoding="utf-8", newline="") as handle:
             columns = next(csv_reader(handle), [])
         if header is None:
             header = columns
-        elif columns != header:
+        elif _without_metrics(columns) != _without_metrics(header):
             raise MergeRefused.single(str(run_dir), RESULTS_NAME, "its columns differ from the other runs'")
     assert header is not None
     return header
+
+
+def _without_metrics(columns: list[str]) -> list[str]:
+    return [column for column in columns if not column.startswith(METRIC_PREFIX)]
 
 
 def _job_ids(run_dir: Path) -> list[str]:

@@ -1,10 +1,10 @@
-"""One result per job, and its `results.csv` row."""
+"""One result per job, and its `results.csv` row: the columns and their order, stated once here."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 FinalStatus = Literal["succeeded", "failed", "canceled"]
@@ -38,6 +38,22 @@ _CELLS: tuple[tuple[str, Callable[[str, str, JobResult], Any]], ...] = (
     ("wall_time", lambda run_id, ref, r: _seconds(r.wall_time, 3)),
 )
 COLUMNS = tuple(name for name, _ in _CELLS)
+METRIC_PREFIX = "metric."
+
+
+def metric_columns(names: Iterable[str]) -> list[str]:
+    """The `metric.*` columns for these reported metric names: each once, in alphabetical order.
+
+    A fixed order, whatever order the predictions reported them in, so two runs of one spec that saw
+    the same metrics have the same header.
+    """
+    return sorted(set(names))
+
+
+SCORE_PREFIX, NOTE_PREFIX, INPUT_PREFIX = "score.", "note.", "input."
+
+# One job's score under one scorer: (scorer name, the number or None when unscored, the note).
+ScoreCell = tuple[str, float | None, str]
 
 
 @dataclass(frozen=True)
@@ -61,28 +77,132 @@ class JobResult:
     wall_time: float | None = None
     input: Mapping[str, Any] = field(default_factory=dict)
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)  # other numbers the prediction reported
+    # The scorers that apply to the job's model, in spec order; none for a job that did not succeed.
+    scores: tuple[ScoreCell, ...] = ()
+    # The prediction's output was a JSON value other than text: `output` is its JSON, and python
+    # scorers get it parsed (`output_value`), the same in a run and in `rescore`.
+    output_json: bool = False
+
+    @property
+    def output_value(self) -> Any:
+        """The output as scorers get it: the parsed value when it was JSON, else the text."""
+        if self.output_json:
+            try:
+                return json.loads(self.output)
+            except ValueError:
+                return self.output
+        return self.output
 
     def to_journal(self) -> dict[str, Any]:
         """The result as a JSON-able dict, for `journal.jsonl`."""
-        data = asdict(self)
+        # Field by field rather than `asdict`, whose deep copies cost more than the JSON encoding.
+        data = {name: getattr(self, name) for name in _FIELD_NAMES}
         data["files"] = list(self.files)
+        data["input"] = dict(self.input)
+        data["metadata"] = dict(self.metadata)
+        data["scores"] = [list(cell) for cell in self.scores]
         return data
 
     @classmethod
     def from_journal(cls, data: Mapping[str, Any]) -> JobResult:
-        """Rebuild a result written by `to_journal`."""
+        """Rebuild a result written by `to_journal` (older journals have no scores: none)."""
         values = dict(data)
         values["files"] = tuple(values.get("files") or ())
+        values["scores"] = tuple(_score_cells(values.get("scores") or ()))
+        values["output_json"] = values.get("output_json") is True
         return cls(**values)
 
-    def csv_row(
-        self, run_id: str, model_ref: str, input_columns: list[str], metadata_columns: list[str]
-    ) -> list[Any]:
-        """The `results.csv` row, columns in contract order."""
-        row = [cell(run_id, model_ref, self) for _, cell in _CELLS]
-        row += [_cell(self.input[name]) if name in self.input else "" for name in input_columns]
-        row += [_cell(self.metadata.get(name, "")) for name in metadata_columns]
+
+_FIELD_NAMES = tuple(f.name for f in fields(JobResult))
+
+
+def _score_cells(cells: Iterable[Any]) -> Iterable[ScoreCell]:
+    """Journaled scores back as cells; a cell that is not (name, number or null, note) is dropped."""
+    for cell in cells:
+        if isinstance(cell, list) and len(cell) == 3:
+            name, value, note = cell
+            if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+                yield str(name), None if value is None else float(value), str(note)
+
+
+@dataclass(frozen=True)
+class ResultColumns:
+    """`results.csv`'s columns, in the one order design.md §4 gives them.
+
+    The contract columns (`COLUMNS`), then per scorer in spec order `score.<name>` and
+    `note.<name>`, then `metric.<name>` per number the predictions reported (`metric_columns`), then
+    `input.<name>` per input, then the rows' `_` metadata fields. A new group of columns goes in
+    `header`, `cells` and `from_header`, nowhere else.
+    """
+
+    scores: tuple[str, ...] = ()  # scorer names
+    metrics: tuple[str, ...] = ()  # reported metric names, without `metric.`
+    inputs: tuple[str, ...] = ()  # input names, without `input.`
+    metadata: tuple[str, ...] = ()  # the rows' `_` fields
+
+    def header(self) -> list[str]:
+        """Every column name, in order."""
+        return [
+            *COLUMNS,
+            *self.score_header(),
+            *(METRIC_PREFIX + name for name in self.metrics),
+            *(INPUT_PREFIX + name for name in self.inputs),
+            *self.metadata,
+        ]
+
+    def score_header(self) -> list[str]:
+        """The `score.<name>`, `note.<name>` pairs, in scorer order."""
+        return [column for name in self.scores for column in (SCORE_PREFIX + name, NOTE_PREFIX + name)]
+
+    def cells(self, result: JobResult, run_id: str, model_ref: str) -> list[Any]:
+        """A result's `results.csv` row."""
+        row = [cell(run_id, model_ref, result) for _, cell in _CELLS]
+        row += self.score_cells(result.scores)
+        row += [_cell(result.metrics.get(name)) for name in self.metrics]
+        row += [_cell(result.input[name]) if name in result.input else "" for name in self.inputs]
+        row += [_cell(result.metadata.get(name, "")) for name in self.metadata]
         return row
+
+    def score_cells(self, scores: Sequence[ScoreCell]) -> list[Any]:
+        """The `score.*` and `note.*` cells of a job's scores: empty where a scorer gave none."""
+        given = {name: (value, note) for name, value, note in scores}
+        cells: list[Any] = []
+        for name in self.scores:
+            value, note = given.get(name, (None, ""))
+            cells += [score_cell(value), note]
+        return cells
+
+    @property
+    def score_span(self) -> slice:
+        """Where the score and note cells sit in a row."""
+        return slice(len(COLUMNS), len(COLUMNS) + 2 * len(self.scores))
+
+    @classmethod
+    def from_header(cls, header: Sequence[str]) -> ResultColumns:
+        """The column groups of a `results.csv` header (its first columns must be `COLUMNS`)."""
+        scores, metrics, inputs, metadata = [], [], [], []
+        for name in header[len(COLUMNS) :]:
+            if name.startswith(SCORE_PREFIX):
+                scores.append(name.removeprefix(SCORE_PREFIX))
+            elif name.startswith(NOTE_PREFIX):
+                continue
+            elif name.startswith(METRIC_PREFIX):
+                metrics.append(name.removeprefix(METRIC_PREFIX))
+            elif name.startswith(INPUT_PREFIX):
+                inputs.append(name.removeprefix(INPUT_PREFIX))
+            else:
+                metadata.append(name)
+        return cls(tuple(scores), tuple(metrics), tuple(inputs), tuple(metadata))
+
+
+def score_cell(value: float | None) -> int | float | str:
+    """A `score.<name>` cell: empty when unscored, a whole number as an int (written `1`, not `1.0`),
+    else the float (written as Python writes it, `0.75`)."""
+    if value is None:
+        return ""
+    value = float(value)
+    return int(value) if value.is_integer() else value
 
 
 def _cell(value: Any) -> Any:

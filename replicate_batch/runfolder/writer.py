@@ -13,20 +13,22 @@ import os
 import platform
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from ..clock import utc_now_iso
+from ..csv_cells import csv_reader
 from ..errors import RunFolderBusy
 from ..execution.outputs import path_part
 from ..redaction import redact
 from .journal import JOURNAL_NAME
 from .manifest import Manifest, write_manifest
-from .results import COLUMNS, RESULTS_NAME, JobResult
+from .results import COLUMNS, RESULTS_NAME, JobResult, ResultColumns, metric_columns
 
 LOCK_NAME = ".lock"
 # JSON allows a lone surrogate (`"\ud800"` in a model's output) that UTF-8 cannot encode: written as
@@ -79,14 +81,28 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-class RunFolder:
-    """Owns every write to `<output_dir>/<run_id>/`; safe to call from worker threads."""
+class ResultsTally(Protocol):
+    """Follows what `results.csv` holds: told of each row written, and when the file starts again."""
 
-    def __init__(self, path: Path, input_columns: list[str], metadata_columns: list[str]) -> None:
+    def reset(self) -> None:
+        """`results.csv` is being rewritten from its first row."""
+
+    def add(self, result: JobResult) -> None:
+        """A row was written for this result."""
+
+
+class RunFolder:
+    """Owns every write to `<output_dir>/<run_id>/`; safe to call from worker threads.
+
+    `tally` (the run's score aggregates, set by the runner) follows every row written to
+    `results.csv`, as the counts by status do.
+    """
+
+    def __init__(self, path: Path, columns: ResultColumns) -> None:
         self.path = path
         self.run_id = path.name
-        self.input_columns = input_columns
-        self.metadata_columns = metadata_columns
+        self.columns = columns
+        self.tally: ResultsTally | None = None
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._journal: TextIO | None = None
@@ -96,9 +112,7 @@ class RunFolder:
         self._lock_handle: TextIO | None = None
 
     @classmethod
-    def create(
-        cls, output_dir: Path, name: str, input_columns: list[str], metadata_columns: list[str]
-    ) -> RunFolder:
+    def create(cls, output_dir: Path, name: str, columns: ResultColumns) -> RunFolder:
         """Make a new, locked run folder."""
         output_dir.mkdir(parents=True, exist_ok=True)
         while True:
@@ -108,24 +122,24 @@ class RunFolder:
                 break
             except FileExistsError:  # another run took the name between the check and mkdir
                 continue
-        folder = cls(path, input_columns, metadata_columns)
+        folder = cls(path, columns)
         folder._acquire_lock()
         return folder
 
     @classmethod
-    def reopen(cls, path: Path, input_columns: list[str], metadata_columns: list[str]) -> RunFolder:
-        """Lock an existing run folder to resume it."""
+    def reopen(cls, path: Path, columns: ResultColumns) -> RunFolder:
+        """Lock an existing run folder to resume (or rescore) it."""
         if not (path / JOURNAL_NAME).is_file():
             raise FileNotFoundError(f"{path} is not a run folder (it has no {JOURNAL_NAME})")
-        folder = cls(path, input_columns, metadata_columns)
+        folder = cls(path, columns)
         folder._acquire_lock()
         return folder
 
     @classmethod
-    def at(cls, path: Path, input_columns: list[str], metadata_columns: list[str]) -> RunFolder:
+    def at(cls, path: Path, columns: ResultColumns) -> RunFolder:
         """Make (or take, when empty) a locked run folder at exactly `path`: where `merge` writes."""
         path.mkdir(parents=True, exist_ok=True)
-        folder = cls(path, input_columns, metadata_columns)
+        folder = cls(path, columns)
         folder._acquire_lock()
         return folder
 
@@ -157,7 +171,7 @@ class RunFolder:
         """Write `spec.yaml`, journal the start, and start `results.csv` (with `kept` rows on resume)."""
         self._model_refs = dict(model_refs)
         (self.path / "spec.yaml").write_text(redact(spec_yaml), encoding="utf-8")
-        self._journal = open(self.path / JOURNAL_NAME, "a", encoding="utf-8", errors=UNENCODABLE)
+        self.open_journal()
         self.journal("run", run_id=self.run_id, spec_hash=spec_hash, resumed=kept is not None)
         self.rewrite_results(kept or [])
         self._results = open(self.path / RESULTS_NAME, "a", encoding="utf-8", errors=UNENCODABLE, newline="")
@@ -179,31 +193,95 @@ class RunFolder:
         _replace_text(self.path / JOURNAL_NAME, "".join(journals))
         self.rewrite_results(results)
 
+    def open_journal(self) -> None:
+        """Open `journal.jsonl` for appending (`open` does; `rescore` appends its one event)."""
+        self._journal = open(self.path / JOURNAL_NAME, "a", encoding="utf-8", errors=UNENCODABLE)
+
     def rewrite_results(self, results: Iterable[JobResult]) -> None:
-        """Replace `results.csv` atomically with these results (counts follow)."""
+        """Replace `results.csv` atomically with these results (counts and the tally follow).
+
+        Its `metric.*` columns are the metrics these results report, whatever earlier rows had.
+        """
+        results = list(results)
+        metrics = tuple(metric_columns(name for result in results for name in result.metrics))
+        columns = replace(self.columns, metrics=metrics)
+        if self.tally is not None:
+            self.tally.reset()
         part = self.path / (RESULTS_NAME + ".part")
         counts: Counter[str] = Counter()
         with open(part, "w", encoding="utf-8", errors=UNENCODABLE, newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow([*COLUMNS, *(f"input.{c}" for c in self.input_columns), *self.metadata_columns])
+            writer.writerow(columns.header())
             for result in results:
-                writer.writerow(self._row(result))
+                writer.writerow(self._row(result, columns))
                 counts[result.status] += 1
-        with self._lock:
-            if self._results is not None:
-                self._results.close()
-            os.replace(part, self.path / RESULTS_NAME)
-            if self._results is not None:
-                self._results = open(
-                    self.path / RESULTS_NAME, "a", encoding="utf-8", errors=UNENCODABLE, newline=""
-                )
-                self._results_writer = csv.writer(self._results)
-            self._counts = counts
+                if self.tally is not None:
+                    self.tally.add(result)
+        self._install(part, counts, columns)
 
-    def _row(self, result: JobResult) -> list[Any]:
+    def rewrite_rows(self, header: Sequence[str], rows: Iterable[list[Any]], *, new: slice) -> None:
+        """Replace `results.csv` atomically with rows made elsewhere (`rescore`): the cells in `new`
+        are redacted here, the others are copied from a `results.csv` this writer wrote (redacted
+        then). Counts follow the `status` column. A crash before the end leaves the old file whole."""
+        part = self.path / (RESULTS_NAME + ".part")
+        counts: Counter[str] = Counter()
+        at = list(header).index("status")
+        with open(part, "w", encoding="utf-8", errors=UNENCODABLE, newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            for row in rows:
+                row[new] = [redact(cell) if cell and isinstance(cell, str) else cell for cell in row[new]]
+                writer.writerow(row)
+                counts[row[at]] += 1
+            handle.flush()
+            os.fsync(handle.fileno())  # the new file is whole on disk before it replaces the old one
+        self._install(part, counts, ResultColumns.from_header(header))
+
+    def _install(self, part: Path, counts: Counter[str], columns: ResultColumns) -> None:
+        with self._lock:
+            self._replace_results(part)
+            self._counts, self.columns = counts, columns
+
+    def _replace_results(self, part: Path) -> None:
+        """Move a new `results.csv` into place; the append handle, if open, follows it. Hold `_lock`."""
+        if self._results is not None:
+            self._results.close()
+        os.replace(part, self.path / RESULTS_NAME)
+        if self._results is not None:
+            self._results = open(
+                self.path / RESULTS_NAME, "a", encoding="utf-8", errors=UNENCODABLE, newline=""
+            )
+            self._results_writer = csv.writer(self._results)
+
+    def _widen(self, names: Iterable[str]) -> None:
+        """Add `metric.*` columns for metrics no earlier row reported, rewriting `results.csv` atomically.
+
+        The header is only known as results arrive: a run's first language-model result, say, brings
+        its token counts. The rows already written get empty cells there; a crash meanwhile leaves the
+        old file whole. Hold `_lock`.
+        """
+        old_metrics = self.columns.metrics
+        columns = replace(self.columns, metrics=tuple(metric_columns([*old_metrics, *names])))
+        first, width = len(COLUMNS) + 2 * len(self.columns.scores), len(old_metrics)
+        at = {name: first + index for index, name in enumerate(old_metrics)}
+        path, part = self.path / RESULTS_NAME, self.path / (RESULTS_NAME + ".part")
+        with (
+            open(path, encoding="utf-8", newline="") as old,
+            open(part, "w", encoding="utf-8", errors=UNENCODABLE, newline="") as new,
+        ):
+            rows, writer = csv_reader(old), csv.writer(new)
+            next(rows, None)
+            writer.writerow(columns.header())
+            for row in rows:
+                cells = [row[at[name]] if name in at else "" for name in columns.metrics]
+                writer.writerow([*row[:first], *cells, *row[first + width :]])
+        self._replace_results(part)
+        self.columns = columns
+
+    def _row(self, result: JobResult, columns: ResultColumns | None = None) -> list[Any]:
         model_ref = self._model_refs.get(result.model, "")
-        row = result.csv_row(self.run_id, model_ref, self.input_columns, self.metadata_columns)
-        return [redact(cell) if isinstance(cell, str) else cell for cell in row]
+        row = (columns or self.columns).cells(result, self.run_id, model_ref)
+        return [redact(cell) if cell and isinstance(cell, str) else cell for cell in row]
 
     def journal(self, event: str, **fields: Any) -> None:
         """Append one event to `journal.jsonl` and flush it, so a crash loses at most this line."""
@@ -217,12 +295,17 @@ class RunFolder:
     def record(self, result: JobResult) -> None:
         """Journal a finished job and append its `results.csv` row."""
         self.journal("finished", job_id=result.job_id, result=result.to_journal())
-        row = self._row(result)
         with self._lock:
+            new = [name for name in result.metrics if name not in self.columns.metrics]
+            if new:
+                self._widen(new)
+            row = self._row(result)
             self._results_writer.writerow(row)
             assert self._results is not None
             self._results.flush()
             self._counts[result.status] += 1
+            if self.tally is not None:
+                self.tally.add(result)
 
     @property
     def counts(self) -> dict[str, int]:

@@ -26,8 +26,17 @@ How the runner is expected to call it (the seam; nothing here runs a prediction 
    value or None)` for every job of the model (failed ones too); `result()` -> `Aggregate` (manifest
    `scores`: mean, ci_low, ci_high, n, rows, scored, threshold, passed). Exit 3 when all jobs succeeded and
    some `passed` is False.
+
+How the runner does call it: `check_scoring` (checks.py) in the preflight, for `scorers:` and
+`group_by:` together; `RunScoring` (run_scoring.py) for the run: its `JobScoring` scores each result
+in the worker thread that ran the job (and the results kept by `--resume`, and every result in
+`rescore`), its `ScoreBoard` is the run folder's tally (the aggregates of what results.csv holds),
+and its `outcome()` gives the manifest's `scores` / `scores_by`, the gates not met and the summary.
+A judge will plug in at `JobScoring.judge`; until then `checks.unwired_judges` refuses judges.
 """
 
+from .board import ScoreBoard
+from .checks import check_scoring
 from .config import (
     CloseToEntry,
     ContainsEntry,
@@ -41,8 +50,10 @@ from .config import (
     ScorerSpec,
 )
 from .facts import JobFacts, row_fields
+from .job_scoring import JobScoring
 from .judge import Judge, judge_cache_key, read_reply, render_judge_input
 from .parse import parse_scorers
+from .run_scoring import RunScoring, ScoringOutcome
 from .score import Score, unscored
 from .scorer import AnyScorer, Scorer, applies_to, is_binary, score_job
 from .statistics import Aggregate, RowIndex, ScoreAccumulator, interval_method
@@ -54,6 +65,7 @@ __all__ = [
     "ContainsEntry",
     "EqualsEntry",
     "JobFacts",
+    "JobScoring",
     "JsonSchemaEntry",
     "Judge",
     "JudgeEntry",
@@ -61,12 +73,16 @@ __all__ = [
     "PythonEntry",
     "RegexEntry",
     "RowIndex",
+    "RunScoring",
     "Score",
     "ScoreAccumulator",
+    "ScoreBoard",
     "Scorer",
     "ScorerEntry",
     "ScorerSpec",
+    "ScoringOutcome",
     "applies_to",
+    "check_scoring",
     "interval_method",
     "is_binary",
     "judge_cache_key",

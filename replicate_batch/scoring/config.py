@@ -230,7 +230,7 @@ class JudgeEntry(ScorerEntry):
     def _model_entry(cls, value: Any) -> Any:
         if not isinstance(value, (str, Mapping)):
             raise ValueError(
-                f"expected a model entry: a ref string or a mapping with one of ref/cog/url, "
+                f"expected a model entry: a ref string or a mapping with one of ref/cog/url/deployment, "
                 f"got {show_value(value)}"
             )
         return value

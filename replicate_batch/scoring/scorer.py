@@ -100,6 +100,11 @@ def score_job(
     facts = JobFacts.of(
         output_text=output_text, output_value=output_value, row=row, input=input, files=files, model=model
     )
+    return score_facts(scorer, facts)
+
+
+def score_facts(scorer: Scorer, facts: JobFacts) -> Score:
+    """A job's score from its facts (built once for every scorer of the job); `field:` read first."""
     if scorer.entry.field is not None:
         picked = pick_field(facts, scorer.entry.field)
         if isinstance(picked, Score):

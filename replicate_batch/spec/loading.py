@@ -51,6 +51,9 @@ class LoadedSpec:
     def spec_hash(self) -> str:
         """A stable hash of the spec after defaults, to notice a spec that changed."""
         data = self.spec.model_dump(mode="json")
+        for key in ("scorers", "group_by"):  # absent as before they existed: older runs still resume
+            if not data[key]:
+                del data[key]
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -58,8 +61,10 @@ class LoadedSpec:
 # What belongs where, for messages about a spec in the wrong shape (see problems_from_validation).
 _SHAPES = {
     "": "a mapping with `models` and `inputs`",
-    "models": "a list of models, each a ref (owner/name[:version]) or a mapping with one of ref/cog/url",
-    "models[]": "a ref string or a mapping with one of ref/cog/url",
+    "models": (
+        "a list of models, each a ref (owner/name[:version]) or a mapping with one of ref/cog/url/deployment"
+    ),
+    "models[]": "a ref string or a mapping with one of ref/cog/url/deployment",
     "models[].input": "a mapping of input names to values",
     "models[].url": 'an http(s) URL such as "http://host:5000", or a list of them',
     "models[].url[]": 'an http(s) URL such as "http://host:5000"',
@@ -68,6 +73,9 @@ _SHAPES = {
     "matrix": "a mapping of input names to lists of values, such as `seed: [1, 2]`",
     "matrix.*": "a list of values, such as `[1, 2]` (one value: `[1]`)",
     "retry": "a mapping of max_attempts, initial_wait, max_wait and on_model_error",
+    "scorers": 'a list of scorers, each a mapping with one kind, such as `- equals: "{_expected}"`',
+    "group_by": "a list of row metadata fields, such as `[_category]`",
+    "group_by[]": "the name of a row metadata field, such as `_category`",
 }
 _KEYS: dict[str, list[str]] = {
     "": list(BatchSpec.model_fields),

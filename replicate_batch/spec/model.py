@@ -27,6 +27,8 @@ MAX_RUN_NAME = 100
 REF_PATTERN = re.compile(
     r"^(?P<owner>[A-Za-z0-9_.-]+)/(?P<name>[A-Za-z0-9_.-]+)(?::(?P<version>[A-Za-z0-9_.-]+))?\Z"
 )
+DEPLOYMENT_PATTERN = re.compile(r"^(?P<owner>[A-Za-z0-9_.-]+)/(?P<name>[A-Za-z0-9_.-]+)\Z")
+PLACES = ("ref", "cog", "url", "deployment")  # where a model entry can run: exactly one of these keys
 
 
 ROW_FILE_TYPES = ".csv, .jsonl, .json or .yaml"
@@ -93,6 +95,8 @@ class ModelSpec(_Strict):
     """A local Cog model folder (relative to the spec file)."""
     url: Urls | None = None
     """One or more running Cog servers."""
+    deployment: str | None = None
+    """A Replicate deployment `owner/name`: its current release's version runs the predictions."""
     name: str | None = None
     """Label in results and folder names."""
     input: dict[str, Any] = Field(default_factory=dict)
@@ -107,15 +111,15 @@ class ModelSpec(_Strict):
             return {"ref": value}
         if not isinstance(value, Mapping):
             raise ValueError(
-                f"expected a ref string or a mapping with one of ref/cog/url, got {show_value(value)}"
+                f"expected a ref string or a mapping with one of {'/'.join(PLACES)}, got {show_value(value)}"
             )
         return value
 
     @model_validator(mode="after")
     def _one_place(self) -> ModelSpec:
-        given = [k for k in ("ref", "cog", "url") if getattr(self, k) is not None]
+        given = [k for k in PLACES if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"expected exactly one of ref/cog/url, got {', '.join(given) or 'none'}")
+            raise ValueError(f"expected exactly one of {'/'.join(PLACES)}, got {', '.join(given) or 'none'}")
         return self
 
     @field_validator("ref")
@@ -123,6 +127,13 @@ class ModelSpec(_Strict):
     def _valid_ref(cls, value: str | None) -> str | None:
         if value is not None and not REF_PATTERN.match(value):
             raise ValueError(f'expected "owner/name[:version]", got {show_value(value)}')
+        return value
+
+    @field_validator("deployment")
+    @classmethod
+    def _valid_deployment(cls, value: str | None) -> str | None:
+        if value is not None and not DEPLOYMENT_PATTERN.match(value):
+            raise ValueError(f'expected "owner/name" (a deployment has no version), got {show_value(value)}')
         return value
 
     @field_validator("name")
@@ -142,9 +153,18 @@ class ModelSpec(_Strict):
         return value
 
     @property
-    def kind(self) -> Literal["ref", "cog", "url"]:
-        """Which of ref/cog/url this entry uses."""
-        return "ref" if self.ref is not None else "cog" if self.cog is not None else "url"
+    def kind(self) -> Literal["ref", "cog", "url", "deployment"]:
+        """Which of ref/cog/url/deployment this entry uses."""
+        if self.ref is not None:
+            return "ref"
+        if self.deployment is not None:
+            return "deployment"
+        return "cog" if self.cog is not None else "url"
+
+    @property
+    def is_hosted(self) -> bool:
+        """Whether Replicate's API runs it (a ref or a deployment), so it needs the token."""
+        return self.kind in ("ref", "deployment")
 
     @property
     def urls(self) -> list[str]:
@@ -155,15 +175,18 @@ class ModelSpec(_Strict):
         """What the spec said, as shown in the `model_ref` column."""
         if self.ref is not None:
             return self.ref
+        if self.deployment is not None:
+            return f"deployment:{self.deployment}"
         if self.cog is not None:
             return f"cog:{self.cog}"
         return "url:" + ",".join(self.urls)
 
     def default_name(self) -> str:
-        """The ref's name part, the cog folder's name, or the first URL's host."""
-        if self.ref is not None:
-            match = REF_PATTERN.match(self.ref)
-            return match["name"] if match else self.ref
+        """The ref's or deployment's name part, the cog folder's name, or the first URL's host."""
+        if self.ref is not None or self.deployment is not None:
+            named = self.ref or self.deployment or ""
+            match = REF_PATTERN.match(named)
+            return match["name"] if match else named
         if self.cog is not None:
             return Path(self.cog).expanduser().resolve().name if self.cog else "cog"
         return urlparse(self.urls[0]).hostname or "server"
@@ -194,6 +217,10 @@ class BatchSpec(_Strict):
     """Inline rows, or a path to a .csv / .jsonl / .json / .yaml file of rows."""
     matrix: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(default_factory=dict)
     """Every combination is run for every (model, row)."""
+    scorers: list[Any] = Field(default_factory=list)
+    """How each job is scored (design.md §5); checked by `scoring.parse_scorers` in the preflight."""
+    group_by: list[str] = Field(default_factory=list)
+    """Row metadata fields (`_category`) whose values get aggregates of their own."""
 
     @field_validator("name")
     @classmethod

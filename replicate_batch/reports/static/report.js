@@ -39,6 +39,13 @@ function file([href, name, kind]) {
   return `<a class="file" href="${h}">${n}</a>`;
 }
 
+// A scorer's badge: its name and score (– when unscored), its note on hover.
+function badge([name, value, note]) {
+  const kind = value === '' ? 'none' : +value >= 1 ? 'full' : +value <= 0 ? 'zero' : 'part';
+  const title = note ? ` title="${esc(note)}"` : '';
+  return ` <span class="badge ${kind}"${title}>${esc(name)} ${value === '' ? '–' : esc(value)}</span>`;
+}
+
 function job(k) {
   const j = D.jobs[k];
   let h = `<div class="job ${esc(j.s)}" data-job="${esc(j.id)}"><div class="head">`
@@ -46,7 +53,7 @@ function job(k) {
   if (j.p != null) h += ` · model ${secs(j.p)}`;
   if (j.a > 1) h += ` · ${j.a} attempts`;
   if (j.m) h += ` · <span class="tag">${esc(j.m)}</span>`;
-  h += '</div>';
+  h += j.sc.map(badge).join('') + '</div>';
   if (j.e) h += `<div class="error">${esc(j.e)}</div>`;
   if (j.f.length) h += `<div class="media">${j.f.map(file).join('')}</div>`;
   if (j.o) h += text(j.o, 'j' + k, j.j);

@@ -1,6 +1,14 @@
 """Statistics of scores: the mean (unscored counting 0), Wilson's interval, the bootstrap over rows."""
 
-from .aggregate import Aggregate, Method, RowIndex, ScoreAccumulator, interval_method, meets
+from .aggregate import (
+    Aggregate,
+    Method,
+    RowIndex,
+    ScoreAccumulator,
+    interval_method,
+    interval_text,
+    meets,
+)
 from .bootstrap import bootstrap_interval, bootstrap_rows
 from .mean import mean_score, scored_count
 from .wilson import wilson_interval
@@ -13,6 +21,7 @@ __all__ = [
     "bootstrap_interval",
     "bootstrap_rows",
     "interval_method",
+    "interval_text",
     "mean_score",
     "meets",
     "scored_count",

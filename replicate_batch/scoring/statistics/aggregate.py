@@ -29,6 +29,20 @@ class Aggregate:
     passed: bool | None  # None without a threshold
     method: Method  # how the interval was computed
 
+    @property
+    def text(self) -> str:
+        """`0.75 [0.60, 0.86]`."""
+        return interval_text(self.mean, self.ci_low, self.ci_high)
+
+
+def interval_text(mean: float | None, low: float | None, high: float | None) -> str:
+    """A mean and its interval as the summary and the report show them: `0.75 [0.60, 0.86]`."""
+    if mean is None:
+        return "–"
+    if low is None or high is None:
+        return f"{mean:.2f}"
+    return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
+
 
 def interval_method(binary: bool, repeat: int) -> Method:
     """Wilson's interval for 0/1 scores when every row ran once; otherwise the bootstrap over rows."""

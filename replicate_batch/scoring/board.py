@@ -1,0 +1,140 @@
+"""A run's aggregates: per model and scorer (and per `group_by` value), the mean, its interval and the gate.
+
+`ScoreBoard` follows `results.csv` (it is the run folder's tally): every result written is added,
+and a rewrite starts it again, so the aggregates always describe the results the file holds. Every
+job of a model counts, failed and canceled ones as unscored (0 in the mean).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from ..runfolder.results import JobResult
+from .fields import as_text
+from .scorer import AnyScorer, applies_to, is_binary
+from .statistics import Aggregate, RowIndex, ScoreAccumulator
+
+# model -> scorer -> aggregate, in spec order; and group field -> value -> model -> scorer -> aggregate
+Aggregates = dict[str, dict[str, Aggregate]]
+GroupAggregates = dict[str, dict[str, Aggregates]]
+
+
+class _Accumulators:
+    """The accumulators of one set of jobs (all of them, or one group value's), per model."""
+
+    def __init__(self, board: ScoreBoard) -> None:
+        self.board = board
+        self.rows = RowIndex()  # shared by this set's accumulators: each keeps only arrays
+        self.by_model: dict[str, list[tuple[str, ScoreAccumulator]]] = {}
+
+    def add(self, result: JobResult, given: Mapping[str, float | None]) -> None:
+        accumulators = self.by_model.get(result.model)
+        if accumulators is None:
+            accumulators = self.by_model[result.model] = self.board.start(result.model, self.rows)
+        for name, accumulator in accumulators:
+            accumulator.add(result.row_id, given.get(name))
+
+    def aggregates(self) -> Aggregates:
+        found: Aggregates = {}
+        for model in self.board.model_order(self.by_model):
+            results = {name: acc.result() for name, acc in self.by_model[model]}
+            if results:
+                found[model] = results
+        return found
+
+
+class ScoreBoard:
+    """Aggregates of a run's scores, fed one result at a time (a `RunFolder` tally)."""
+
+    def __init__(
+        self,
+        scorers: Sequence[AnyScorer],
+        *,
+        models: Sequence[str],
+        repeat: int,
+        group_by: Sequence[str] = (),
+    ) -> None:
+        self.scorers = tuple(scorers)
+        self.models = list(models)
+        self.repeat = repeat
+        self.group_by = tuple(group_by)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every result: `results.csv` is written again from its first row."""
+        self._all = _Accumulators(self)
+        self._groups: dict[tuple[str, str], _Accumulators] = {}
+
+    def add(self, result: JobResult) -> None:
+        """One job's result (its scores, or none when it did not succeed)."""
+        if not self.scorers:
+            return
+        given = {name: value for name, value, _ in result.scores}
+        self._all.add(result, given)
+        for field in self.group_by:
+            key = (field, group_value(result.metadata.get(field)))
+            group = self._groups.get(key)
+            if group is None:
+                group = self._groups[key] = _Accumulators(self)
+            group.add(result, given)
+
+    def start(self, model: str, rows: RowIndex) -> list[tuple[str, ScoreAccumulator]]:
+        """New accumulators for a model: one per scorer that applies to it, in spec order."""
+        return [
+            (
+                scorer.name,
+                ScoreAccumulator(
+                    binary=is_binary(scorer), repeat=self.repeat, threshold=scorer.entry.threshold, rows=rows
+                ),
+            )
+            for scorer in self.scorers
+            if applies_to(scorer, model)
+        ]
+
+    def model_order(self, seen: Mapping[str, Any]) -> list[str]:
+        """The models seen: the spec's in its order, then others in the order they came."""
+        return [m for m in self.models if m in seen] + [m for m in seen if m not in self.models]
+
+    def aggregates(self) -> Aggregates:
+        """Per model (that has jobs) and scorer that applies to it: the aggregate."""
+        return self._all.aggregates()
+
+    def group_aggregates(self) -> GroupAggregates:
+        """Per `group_by` field and value (in the order values came): the aggregates of its jobs."""
+        found: GroupAggregates = {field: {} for field in self.group_by}
+        for (field, value), group in self._groups.items():
+            found[field][value] = group.aggregates()
+        return found
+
+
+def group_value(value: Any) -> str:
+    """A metadata value as a group's name: as templates show it; a row without the field is `""`."""
+    return as_text(value)
+
+
+def scores_json(aggregates: Aggregates) -> dict[str, dict[str, dict[str, Any]]]:
+    """The manifest's `scores`: {model: {scorer: {mean, ci_low, ci_high, n, rows, scored, threshold,
+    passed, method}}}."""
+    return {model: {name: asdict(a) for name, a in scorers.items()} for model, scorers in aggregates.items()}
+
+
+def scores_by_json(groups: GroupAggregates) -> dict[str, dict[str, dict[str, dict[str, dict[str, Any]]]]]:
+    """The manifest's `scores_by`: {field: {value: {model: {scorer: {...}}}}}."""
+    return {field: {value: scores_json(a) for value, a in values.items()} for field, values in groups.items()}
+
+
+def gate_failures(aggregates: Aggregates) -> list[str]:
+    """One message per (model, scorer) whose mean is below its threshold."""
+    return [
+        f"threshold not met: {model} / {name}: mean {a.text} < {threshold_text(a.threshold)}"
+        for model, scorers in aggregates.items()
+        for name, a in scorers.items()
+        if a.passed is False and a.threshold is not None
+    ]
+
+
+def threshold_text(threshold: float) -> str:
+    """A threshold with two decimals, or more where it has them (`0.80`, `0.875`)."""
+    return f"{threshold:.2f}" if round(threshold, 2) == threshold else f"{threshold:g}"

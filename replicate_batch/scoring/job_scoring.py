@@ -1,0 +1,77 @@
+"""Scoring each job as it finishes: the step between the executor and the run folder's writer.
+
+`JobScoring` holds a run's checked scorers and gives a finished `JobResult` its scores. A run calls
+it in the worker thread that ran the job (so python scorers run in parallel), `--resume` on the
+results it keeps, and `rescore` on every result of a finished run: the same scorers see the same
+facts in all three. Judges, scorers that need a prediction of their own, plug in at `judge`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..runfolder.results import JobResult, ScoreCell
+from .facts import JobFacts
+from .judge import Judge
+from .score import Score, unscored
+from .scorer import AnyScorer, applies_to, score_facts
+
+
+class JobScoring:
+    """A run's scorers, ready to score finished jobs; safe to call from worker threads."""
+
+    def __init__(self, scorers: Sequence[AnyScorer], run_dir: Path) -> None:
+        self.scorers = tuple(scorers)
+        self.run_dir = run_dir  # output files are scored where the run folder keeps them
+        self._by_model: dict[str, tuple[AnyScorer, ...]] = {}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The scorers' names, in spec order (the `score.<name>` columns)."""
+        return tuple(scorer.name for scorer in self.scorers)
+
+    def applying(self, model: str) -> tuple[AnyScorer, ...]:
+        """The scorers that score this model's jobs, in spec order."""
+        found = self._by_model.get(model)
+        if found is None:  # a race between workers only computes the same tuple twice
+            found = self._by_model[model] = tuple(s for s in self.scorers if applies_to(s, model))
+        return found
+
+    def score(self, result: JobResult, row: Mapping[str, Any]) -> JobResult:
+        """The result with the scores of the scorers that apply to its model; none unless it succeeded.
+
+        `row` is the job's row as scorers see it (`row_fields`). Never raises for a scorer's mistake:
+        it becomes the job's note.
+        """
+        scorers = self.applying(result.model) if result.status == "succeeded" else ()
+        if not scorers:
+            return replace(result, scores=()) if result.scores else result
+        facts = JobFacts.of(
+            output_text=result.output,
+            output_value=result.output_value,
+            row=row,
+            input=result.input,
+            files=[self.run_dir / name for name in result.files],
+            model=result.model,
+        )
+        return replace(result, scores=tuple(self._cell(scorer, facts, result) for scorer in scorers))
+
+    def _cell(self, scorer: AnyScorer, facts: JobFacts, result: JobResult) -> ScoreCell:
+        try:
+            if isinstance(scorer, Judge):
+                score = self.judge(scorer, facts, result)
+            else:
+                score = score_facts(scorer, facts)
+        except Exception as error:  # a mistake of ours in one kind must not lose the job's result
+            score = unscored(f"internal error: {type(error).__name__}: {error}")
+        return scorer.name, score.value, score.note
+
+    def judge(self, judge: Judge, facts: JobFacts, result: JobResult) -> Score:
+        """A judge's score for one job: the hook where judges run their prediction (issue 14).
+
+        The preflight refuses judge scorers until this runs them (`scoring.checks.unwired_judges`).
+        """
+        raise NotImplementedError(f"{judge.place}: judges are not wired into runs yet")
