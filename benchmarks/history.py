@@ -10,7 +10,7 @@ library calls the command makes (`load_history` + its text + history.html; `load
 `compare_runs` + its text + compare.html), wall time and peak RSS; a process that only imports the
 package is the floor.
 
-The run folders are written here, shaped as a scored run writes them (issue 13): the contract columns,
+The run folders are written here, shaped as a scored run writes them (`ResultColumns`): the contract columns,
 `score.exact` (0/1, like `equals`) and `score.quality` (a number in [0, 1], like a python scorer) with
 their `note.` columns, `input.prompt`, `_category` (5 values, the spec's `group_by`); the manifest's
 `scores` and `scores_by` computed by the package's own `ScoreAccumulator` (Wilson for `exact`, the
@@ -39,13 +39,13 @@ from typing import Any
 from harness import child_figures, emit, load_line, machine_line, run_as_child, run_child, table
 
 from replicate_batch.runfolder.manifest import Manifest, ManifestModel, write_manifest
-from replicate_batch.runfolder.results import COLUMNS
+from replicate_batch.runfolder.results import ResultColumns
 from replicate_batch.scoring import RowIndex, ScoreAccumulator
 
 MODELS = ("writer", "judge")
 CATEGORIES = ("animals", "food", "places", "tools", "weather")
 SCORERS = ("exact", "quality")
-HEADER = [*COLUMNS, "score.exact", "note.exact", "score.quality", "note.quality", "input.prompt", "_category"]
+HEADER = ResultColumns(scores=SCORERS, inputs=("prompt",), metadata=("_category",)).header()
 
 
 def _job_id(model: str, row: int) -> str:

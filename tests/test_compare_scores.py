@@ -1,7 +1,7 @@
 """`compare` on scored runs: means over the jobs both runs have, paired tests, Holm, flips, exit codes.
 
-The runs are real runs of a spec (the runner on the in-process double backend, which answers
-`echo: <prompt>` and fails a prompt containing `fail`), scored as a run scores them (tests/scored_runs.py).
+The runs are real runs of a spec with `scorers:` (the runner on the in-process double backend, which
+answers `echo: <prompt>` and fails a prompt containing `fail`), scored by the run itself.
 The expected p-values are worked out here from the rows, independently of the code under test.
 """
 

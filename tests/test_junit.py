@@ -70,21 +70,32 @@ def write_spec(path: Path, spec: dict[str, Any]) -> Path:
     return path
 
 
-def test_a_run_writes_its_failed_jobs_as_failed_test_cases(
+def test_a_run_and_rescore_write_their_gates_and_failed_jobs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = [{"id": "ok", "prompt": "a"}, {"id": f"bad{HOSTILE}", "prompt": "b", "fail": True}]
-    spec = write_spec(tmp_path / "spec.json", {"models": ["acme/echo"], "inputs": rows})
+    scorers = [{"name": "has_a", "contains": "a", "threshold": 0.9}]
+    spec = write_spec(tmp_path / "spec.json", {"models": ["acme/echo"], "inputs": rows, "scorers": scorers})
     target = tmp_path / "reports" / "junit.xml"
     with emulated():
         assert main([str(spec), "--output-dir", str(tmp_path / "runs"), "--junit", str(target)]) == 1
     assert f"junit: {target}" in capsys.readouterr().err
     document = target.read_text(encoding="utf-8")
     assert problems(document) == []
-    assert cases(document) == [
-        ("echo", r"echo · bad\x1b]0;pwned\x07\x1b[2J\x00", "failure", "failed: asked to fail")
+    expected = [
+        ("echo", "has_a", "failure", "threshold not met: mean 0.50 [0.09, 0.91] < 0.90"),  # the failed job: 0
+        ("echo", r"echo · bad\x1b]0;pwned\x07\x1b[2J\x00", "failure", "failed: asked to fail"),
     ]
-    assert counts(document) == {"tests": "1", "failures": "1", "errors": "0", "skipped": "0"}
+    assert cases(document) == expected
+    assert counts(document) == {"tests": "2", "failures": "2", "errors": "0", "skipped": "0"}
+    # rescore with a lower threshold: the gate passes, the failed job is still one
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    lenient = write_spec(tmp_path / "lenient.json", {"scorers": [{**scorers[0], "threshold": 0.5}]})
+    again = tmp_path / "rescored.xml"
+    assert main(["rescore", str(run_dir), "--spec", str(lenient), "--junit", str(again)]) == 1
+    rescored = again.read_text(encoding="utf-8")
+    assert problems(rescored) == []
+    assert cases(rescored) == [("echo", "has_a", "passed", "mean 0.50 [0.09, 0.91] >= 0.50"), expected[1]]
 
 
 def test_a_junit_file_that_cannot_be_written_stops_the_run_before_it_starts(

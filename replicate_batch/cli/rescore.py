@@ -46,6 +46,6 @@ def rescore_command(argv: Sequence[str]) -> int:
     say(f"run folder: {summary.run_dir}")
     for failure in summary.gate_failures:
         say(failure, sys.stderr)
-    if args.junit:
+    if args.junit and summary.run_dir is not None:
         write_run_junit(summary.run_dir, args.junit)
     return summary.exit_code
