@@ -12,6 +12,7 @@ the old file whole. No backend is started and no prediction created.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -24,18 +25,23 @@ from .csv_cells import csv_reader
 from .errors import NotARunFolder, Problem, SpecError
 from .reports.page import try_write_report
 from .reports.stats import StatsTally, seconds
-from .rows.rowset import Row, load_rows
+from .rows.rowset import load_rows
 from .runfolder.journal import JOURNAL_NAME
 from .runfolder.manifest import Manifest, read_manifest, write_manifest
-from .runfolder.results import COLUMNS, RESULTS_NAME, FinalStatus, JobResult, ResultColumns
+from .runfolder.results import COLUMNS, RESULTS_NAME, FinalStatus, JobResult, ResultColumns, ScoreCell
 from .runfolder.writer import RunFolder
 from .runner import RunSummary, exit_status
 from .scoring.checks import check_scoring
+from .scoring.facts import row_fields
 from .scoring.run_scoring import RunScoring
 from .spec.loading import LoadedSpec, load_spec, parse_spec
 from .spec.strict_yaml import load_yaml, yaml_error_place
 
 SPEC_NAME = "spec.yaml"
+# How the run folder's writer begins a `finished` line (json.dumps of event, time, job_id, result).
+_FINISHED = re.compile(
+    rb'\{"event": "finished", "time": "[^"\\]*", "job_id": "(?P<job_id>[0-9a-f]+)", "result": \{'
+)
 _AT = {name: index for index, name in enumerate(COLUMNS)}
 
 
@@ -80,7 +86,7 @@ def rescore_run(run_dir: str | Path, spec: str | Path | None = None) -> RunSumma
     stats = StatsTally(models)
     folder = RunFolder.reopen(run_dir, columns)
     try:
-        held = {row.id: row for row in rows}
+        held = {row.id: row_fields(row) for row in rows}  # what scorers see of each row, once
         rescoring = _Rescoring(run_dir, scoring, held, stats)
         folder.rewrite_rows(columns.header(), rescoring.rows(old, columns), new=columns.score_span)
         outcome = scoring.outcome()
@@ -94,6 +100,9 @@ def rescore_run(run_dir: str | Path, spec: str | Path | None = None) -> RunSumma
         )
     finally:
         folder.close()
+    warnings = rescoring.warnings()
+    del rescoring, held  # the rows and the journal's index: their memory is the report's to use
+    scoring.board.reset()
     _, warning = try_write_report(run_dir)
     counts = folder.counts
     return RunSummary(
@@ -102,7 +111,7 @@ def rescore_run(run_dir: str | Path, spec: str | Path | None = None) -> RunSumma
         counts,
         exit_status(counts, outcome.gate_failures),
         scoring.summary(stats.stats(every_model=True), outcome),
-        warnings=[*rescoring.warnings(), *([warning] if warning else [])],
+        warnings=[*warnings, *([warning] if warning else [])],
         scores=outcome.scores,
         scores_by=outcome.scores_by,
         gate_failures=outcome.gate_failures,
@@ -174,7 +183,7 @@ class _Rescoring:
     """Streams results.csv's rows with new score cells, each job's result read from the journal."""
 
     def __init__(
-        self, run_dir: Path, scoring: RunScoring, rows: Mapping[str, Row], stats: StatsTally
+        self, run_dir: Path, scoring: RunScoring, rows: Mapping[str, Mapping[str, Any]], stats: StatsTally
     ) -> None:
         self.run_dir = run_dir
         self.scoring = scoring
@@ -198,33 +207,36 @@ class _Rescoring:
                 if len(cells) != width:
                     self.cut_short += 1
                     continue
-                result = self._score(self._result(cells, journal))
-                self.scoring.board.add(result)
+                result = self._result(cells, journal)
+                scores = self._scores(result)
+                self.scoring.board.add_scores(result.model, result.row_id, result.metadata, scores)
                 self.stats.count(
                     cells[_AT["model"]],
                     cells[_AT["status"]],
                     seconds(cells[_AT["wall_time"]]),
                     seconds(cells[_AT["predict_time"]]),
                 )
-                yield [*cells[: len(COLUMNS)], *new.score_cells(result.scores), *cells[rest:]]
+                yield [*cells[: len(COLUMNS)], *new.score_cells(scores), *cells[rest:]]
 
     def _result(self, cells: Sequence[str], journal: BinaryIO) -> JobResult:
         offset = self.offsets.get(cells[_AT["job_id"]])
         if offset is not None:
             journal.seek(offset)
             try:
-                return JobResult.from_journal(json.loads(journal.readline())["result"])
-            except (ValueError, TypeError, KeyError):
+                data = json.loads(journal.readline())["result"]
+                data.pop("scores", None)  # the scores it had are not read: they are given anew
+                return JobResult.from_journal(data)
+            except (ValueError, TypeError, KeyError, AttributeError):
                 pass
         self.not_journaled += 1
         return _from_cells(cells)
 
-    def _score(self, result: JobResult) -> JobResult:
+    def _scores(self, result: JobResult) -> tuple[ScoreCell, ...]:
         row = self.held.get(result.row_id)
         if row is None:
             self.rowless += 1
-            return self.scoring.score(result, {"id": result.row_id, **result.metadata})
-        return self.scoring.score(result, row)
+            row = {"id": result.row_id, **result.metadata}
+        return self.scoring.jobs.scores(result, row)
 
     def warnings(self) -> list[str]:
         """What the rescore could not do as a run would have."""
@@ -245,20 +257,37 @@ class _Rescoring:
 
 
 def _finished_offsets(path: Path) -> dict[str, int]:
-    """Where each job's last `finished` line starts in the journal (a later one replaces an earlier)."""
+    """Where each job's last `finished` line starts in the journal (a later one replaces an earlier).
+
+    The writer's lines begin `{"event": "finished", "time": ..., "job_id": ...`: the job id is read
+    there, without parsing the whole result; any other line naming `finished` is parsed.
+    """
     offsets: dict[str, int] = {}
     offset = 0
     with open(path, "rb") as handle:
         for line in handle:
             if b'"finished"' in line:
-                try:
-                    event = json.loads(line)
-                except ValueError:  # a line cut short by a crash
-                    event = None
-                if isinstance(event, dict) and event.get("event") == "finished" and "result" in event:
-                    offsets[str(event.get("job_id", ""))] = offset
+                job_id = _job_id(line)
+                if job_id is not None:
+                    offsets[job_id] = offset
             offset += len(line)
     return offsets
+
+
+def _job_id(line: bytes) -> str | None:
+    """The job id of a complete `finished` line, else None (a line cut short by a crash, say)."""
+    if not line.endswith(b"}\n") and not line.endswith(b"}"):
+        return None
+    found = _FINISHED.match(line)
+    if found is not None:
+        return found["job_id"].decode()
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(event, dict) and event.get("event") == "finished" and "result" in event:
+        return str(event.get("job_id", ""))
+    return None
 
 
 def _from_cells(cells: Sequence[str]) -> JobResult:

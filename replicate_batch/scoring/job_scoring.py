@@ -9,7 +9,6 @@ facts in all three. Judges, scorers that need a prediction of their own, plug in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +45,14 @@ class JobScoring:
         `row` is the job's row as scorers see it (`row_fields`). Never raises for a scorer's mistake:
         it becomes the job's note.
         """
+        scores = self.scores(result, row)
+        return result if scores == result.scores else result.with_scores(scores)
+
+    def scores(self, result: JobResult, row: Mapping[str, Any]) -> tuple[ScoreCell, ...]:
+        """The scores `score` gives the result, alone."""
         scorers = self.applying(result.model) if result.status == "succeeded" else ()
         if not scorers:
-            return replace(result, scores=()) if result.scores else result
+            return ()
         facts = JobFacts.of(
             output_text=result.output,
             output_value=result.output_value,
@@ -57,7 +61,7 @@ class JobScoring:
             files=[self.run_dir / name for name in result.files],
             model=result.model,
         )
-        return replace(result, scores=tuple(self._cell(scorer, facts, result) for scorer in scorers))
+        return tuple(self._cell(scorer, facts, result) for scorer in scorers)
 
     def _cell(self, scorer: AnyScorer, facts: JobFacts, result: JobResult) -> ScoreCell:
         try:
