@@ -9,6 +9,7 @@
     ├── RunFolderError
     │   ├── RunFolderBusy             another process is writing the folder
     │   ├── NotARunFolder             the path has no readable results.csv
+    │   ├── NoRunsFound               `history`: no run folder (of that spec) below the folder
     │   ├── ResumeRefused
     │   └── MergeRefused
     ├── BackendError                  a server's answer (or its silence); messages are meant for people
@@ -90,6 +91,10 @@ class RunFolderBusy(RunFolderError):
 
 class NotARunFolder(RunFolderError):
     """The path is not a run folder (it has no readable `results.csv`)."""
+
+
+class NoRunsFound(RunFolderError):
+    """`history` found no run folder (or none of the spec asked for) below the folder given."""
 
 
 class ResumeRefused(ProblemsFound, RunFolderError):

@@ -40,7 +40,7 @@ from .runfolder.results import JobResult
 from .runfolder.resume import final_results, load_resume_state
 from .runfolder.writer import RunFolder
 from .scoring.board import Aggregates, GroupAggregates
-from .scoring.run_scoring import RunScoring
+from .scoring.run_scoring import RunScoring, ScoringOutcome
 from .sharding import Shard, parse_shard
 from .spec.loading import LoadedSpec, load_spec, parse_spec
 from .spec.model import BatchSpec
@@ -169,6 +169,7 @@ class _Run:
         self.stderr = stderr
         self.changed: list[RowsChanged] = []  # a rows file that changed under the run, once found
         self.scoring: RunScoring | None = None  # once the run folder is known
+        self.outcome = ScoringOutcome()  # the aggregates, once the run folder is finished
         self.kept: dict[str, JobResult] = {}  # on resume: the results kept, scored again, by job id
         self.judging: Judging | None = None  # with judge scorers, once the run folder is known
         self.later: list[tuple[str, Callable[[], None]]] = []  # kept results to judge in the pool
@@ -359,8 +360,11 @@ class _Run:
             manifest.error = "; ".join(p.message for p in self.changed[0].problems)
         elif crash is not None:
             manifest.error = f"{type(crash).__name__}: {crash}"
-        if self.scoring is not None:
-            self.scoring.write_into(manifest, self.scoring.outcome())
+        if self.scoring is not None:  # computed once: a bootstrap over many rows takes seconds
+            self.outcome = self.scoring.outcome()
+            self.scoring.write_into(manifest, self.outcome)
+            folder.tally = None
+            self.scoring.board.reset()  # its memory is the report's to use
         folder.write_manifest(manifest)
         folder.close()
 
@@ -369,7 +373,7 @@ class _Run:
         _, warning = try_write_report(folder.path)
         counts = folder.counts
         assert self.scoring is not None
-        outcome = self.scoring.outcome()
+        outcome = self.outcome
         exit_code = exit_status(counts, outcome.gate_failures)
         table = self.scoring.summary(progress.tally.stats(every_model=True), outcome)
         judges = self.judging.tally.stats() if self.judging is not None else []

@@ -13,6 +13,7 @@ import pytest
 from replicate_batch.scoring.statistics.paired import (
     DRAWS,
     EXACT_FLIPS,
+    NORMAL_PAIRS,
     PairedResult,
     bootstrap_interval,
     holm_adjust,
@@ -124,7 +125,8 @@ def test_up_to_16_nonzero_differences_are_enumerated_then_sampled() -> None:
 @pytest.mark.parametrize(
     "diffs",
     [
-        [1] * 11 + [-1] * 6 + [2] * 5 + [-2] * 2,  # few distinct sizes: binomial counts per size
+        [1] * 11 + [-1] * 6 + [2] * 5 + [-2] * 2,  # few pairs: signs drawn eight at a time
+        [1] * 300 + [-1] * 280 + [2] * 100 + [-2] * 90,  # many pairs of few distinct sizes: counts per size
         [i if i % 3 else -i for i in range(1, 21)],  # all distinct: signs drawn eight at a time
         [i if i % 3 else -i for i in range(1, 38)],
         [i if i % 5 and i % 3 else -i for i in range(1, 38)],
@@ -181,6 +183,38 @@ def test_bootstrap_interval_is_close_to_the_normal_one_for_many_pairs(diffs: lis
     width = normal_high - normal_low
     assert low == pytest.approx(normal_low, abs=0.1 * width)
     assert high == pytest.approx(normal_high, abs=0.1 * width)
+
+
+def resampled_interval(diffs: list[float], resamples: int = 2000) -> tuple[float, float]:
+    """A percentile bootstrap written out here: resample the pairs, take the 2.5% and 97.5% means."""
+    import numpy as np
+
+    rng = np.random.default_rng(12345)
+    values = np.asarray(diffs)
+    means = [values[rng.integers(0, len(values), len(values))].mean() for _ in range(resamples)]
+    low, high = np.quantile(means, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def test_many_pairs_get_the_normal_limit_of_the_bootstrap_when_it_is_as_close() -> None:
+    diffs = [math.sin(i) + 0.1 for i in range(NORMAL_PAIRS * 2)]  # all distinct, hardly skewed
+    low, high = bootstrap_interval(diffs)
+    half = statistics.NormalDist().inv_cdf(0.975) * statistics.pstdev(diffs) / math.sqrt(len(diffs))
+    mean = statistics.fmean(diffs)
+    assert (low, high) == pytest.approx((mean - half, mean + half), rel=1e-9)  # the limit itself ...
+    ref_low, ref_high = resampled_interval(diffs)
+    width = ref_high - ref_low
+    assert low == pytest.approx(ref_low, abs=0.1 * width)  # ... as close to resampling as resampling is
+    assert high == pytest.approx(ref_high, abs=0.1 * width)
+
+
+def test_many_skewed_pairs_are_still_resampled() -> None:
+    diffs = [0.0] * (NORMAL_PAIRS * 2 - 10) + [1000.0 + i for i in range(10)]  # rare large gains
+    low, high = bootstrap_interval(diffs)
+    assert (low, high) != pytest.approx(normal_interval(diffs), rel=1e-3)  # the limit is not used
+    ref_low, ref_high = resampled_interval(diffs)
+    width = ref_high - ref_low
+    assert low == pytest.approx(ref_low, abs=0.1 * width) and high == pytest.approx(ref_high, abs=0.1 * width)
 
 
 def test_bootstrap_level_widens_the_interval() -> None:

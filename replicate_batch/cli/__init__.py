@@ -1,7 +1,7 @@
 """The command line: parse arguments, call the library, turn its errors into messages and exit codes.
 
-`replicate-batch SPEC` runs a spec (run.py); `report`, `compare`, `merge` and `rescore` are
-subcommands, one module each.
+`replicate-batch SPEC` runs a spec (run.py); `report`, `compare`, `history`, `merge` and `rescore`
+are subcommands, one module each.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .compare import compare_command
+from .history import history_command
 from .merge import merge_command
 from .report import report_command
 from .rescore import rescore_command
@@ -19,6 +20,7 @@ from .run import run_command
 SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "report": report_command,
     "compare": compare_command,
+    "history": history_command,
     "merge": merge_command,
     "rescore": rescore_command,
 }

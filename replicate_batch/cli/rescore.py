@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import ReplicateBatchError
 from ..rescore import rescore_run
 from ..runner import EXIT_INVALID
+from .junit import junit_target_ok, write_run_junit
 from .terminal import error_lines, say
 
 
@@ -27,7 +28,12 @@ def rescore_command(argv: Sequence[str]) -> int:
         metavar="SPEC",
         help="take `scorers:` (and `group_by:`) from this file instead of RUN_DIR/spec.yaml",
     )
+    parser.add_argument(
+        "--junit", type=Path, metavar="FILE", help="write the score gates and failed jobs as JUnit XML"
+    )
     args = parser.parse_args(argv)
+    if args.junit and not junit_target_ok(args.junit):
+        return EXIT_INVALID
     try:
         summary = rescore_run(args.run_dir, args.spec)
     except ReplicateBatchError as error:
@@ -40,4 +46,6 @@ def rescore_command(argv: Sequence[str]) -> int:
     say(f"run folder: {summary.run_dir}")
     for failure in summary.gate_failures:
         say(failure, sys.stderr)
+    if args.junit and summary.run_dir is not None:
+        write_run_junit(summary.run_dir, args.junit)
     return summary.exit_code

@@ -15,6 +15,7 @@ from types import FrameType
 from ..errors import Interrupted, ReplicateBatchError, RunStopped
 from ..runner import EXIT_INTERRUPTED, EXIT_INVALID, RunSummary, run_batch
 from ..sharding import parse_shard
+from .junit import junit_target_ok, write_run_junit
 from .terminal import error_lines, say
 
 
@@ -23,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="replicate-batch",
         description="Run a batch of model predictions described by a YAML spec.",
         epilog="other commands: `report RUN_DIR`, `compare RUN_A RUN_B [--output FILE]`, "
-        "`merge RUN_DIR... --into DIR`, `rescore RUN_DIR [--spec SPEC]`",
+        "`history DIR [--name NAME] [--output FILE]`, `merge RUN_DIR... --into DIR`, "
+        "`rescore RUN_DIR [--spec SPEC]`",
     )
     parser.add_argument("spec", type=Path, help="the spec file (YAML)")
     parser.add_argument(
@@ -40,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         "--shard", type=_shard, metavar="K/N", help="run only the K-th of N slices of the jobs (by job_id)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress, no summary")
+    parser.add_argument(
+        "--junit", type=Path, metavar="FILE", help="write the score gates and failed jobs as JUnit XML"
+    )
     return parser
 
 
@@ -83,6 +88,8 @@ def run_command(words: Sequence[str]) -> int:
     args = _parser().parse_args(words)
     if args.force and not args.resume:
         say("error: --force goes with --resume RUN_DIR", sys.stderr)
+        return EXIT_INVALID
+    if args.junit and not junit_target_ok(args.junit):
         return EXIT_INVALID
     previous_term = signal.signal(signal.SIGTERM, _terminate)
     previous_hup = signal.signal(signal.SIGHUP, _hang_up)
@@ -128,6 +135,8 @@ def run_command(words: Sequence[str]) -> int:
         signal.signal(signal.SIGTERM, previous_term)
         signal.signal(signal.SIGHUP, previous_hup)
     _tell(summary, shown=not args.quiet)
+    if args.junit and summary.run_dir is not None:
+        write_run_junit(summary.run_dir, args.junit)
     return summary.exit_code
 
 

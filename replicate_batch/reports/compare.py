@@ -2,8 +2,9 @@
 
 A job whose output changed is one that succeeded in both runs with different text or different file
 bytes (sha256 of each file, in output order). A new failure is a job that failed or was canceled in B
-but succeeded in A, or that only B has; a fixed failure the reverse. `exit_code` is 1 when B has new
-failures, so a scheduled sweep can alert on regressions.
+but succeeded in A, or that only B has; a fixed failure the reverse. Scores are compared per model and
+scorer with a paired test (score_changes.py). `exit_code` is 1 when B has new failures or a
+significantly lower mean, so a scheduled sweep can alert on regressions.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
 
-from .records import FAILED_STATUSES, RunRecords, model_stats, pretty_output
+from .records import FAILED_STATUSES, RunRecords, model_stats, natural_key, pretty_output
+from .score_changes import ScoreChanges, compare_scores
+from .score_text import score_lines
 from .stats import ModelStats
 
 COMPARE_NAME = "compare.html"
@@ -79,11 +81,12 @@ class Comparison:
     only_a: Sequence[StatusChange]
     only_b: Sequence[StatusChange]
     models: Sequence[ModelDelta]
+    scores: ScoreChanges
 
     @property
     def exit_code(self) -> int:
-        """1 when B has failures A did not have, else 0."""
-        return 1 if self.new_failures else 0
+        """1 when B has failures A did not have or a significantly lower mean, else 0."""
+        return 1 if self.new_failures or self.scores.worse else 0
 
 
 def file_sha256(path: Path) -> str | None:
@@ -112,8 +115,11 @@ def text_diff(a: str, b: str) -> list[str]:
 
 
 def _files(record: Mapping[str, str]) -> list[str]:
+    cell = record.get("files") or "[]"
+    if cell == "[]":  # most outputs are text: no need to parse
+        return []
     try:
-        files = json.loads(record.get("files") or "[]")
+        files = json.loads(cell)
     except ValueError:
         return []
     return [f for f in files if isinstance(f, str)]
@@ -136,8 +142,7 @@ def _in_order(run: RunRecords) -> dict[str, dict[str, str]]:
     models = {name: i for i, name in enumerate(run.model_names)}
 
     def key(record: Mapping[str, str]) -> tuple[object, ...]:
-        parts = re.split(r"(\d+)", run.job_label(record))
-        return (models[record["model"]], *[(0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts])
+        return (models[record["model"]], *natural_key(run.job_label(record)))
 
     return {r["job_id"]: r for r in sorted(run.results, key=key)}
 
@@ -186,6 +191,7 @@ def compare_runs(run_a: RunRecords, run_b: RunRecords) -> Comparison:
         only_a=only_a,
         only_b=only_b,
         models=[ModelDelta(n, stats_a.get(n), stats_b.get(n)) for n in names],
+        scores=compare_scores(run_a, run_b, jobs_a, jobs_b),
     )
 
 
@@ -275,6 +281,7 @@ def comparison_text(comparison: Comparison) -> str:
     lines += _section("outputs changed", changed)
     lines += _section("only in A", [f"  {s.label} ({s.before})" for s in c.only_a])
     lines += _section("only in B", [f"  {s.label} ({s.after})" for s in c.only_b])
+    lines += score_lines(c.scores, listed=TEXT_LISTED, page_name=COMPARE_NAME)
     table = model_rows(c)
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     lines.append("")

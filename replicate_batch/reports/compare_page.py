@@ -1,4 +1,7 @@
-"""`compare.html`: a comparison as a static, self-contained page (changed images side by side)."""
+"""`compare.html`: a comparison as a static, self-contained page (changed images side by side).
+
+Its scores part (tables, flips with both outputs) is score_html.py.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 from .compare import COMPARE_NAME, Comparison, FileChange, StatusChange, model_rows
 from .page import media_kind, relative_href
 from .page_html import CSP
+from .score_html import flip_sections, score_sections
 from .static import static_text
 
 
@@ -84,10 +88,12 @@ def render_comparison(c: Comparison, output: Path) -> str:
 <header><h1>{escape(c.run_a.run_id)} → {escape(c.run_b.run_id)}</h1>
 <div class="meta-line">A: {a} · B: {b} · {c.matched} jobs in both, {len(c.only_a)} only in A,
 {len(c.only_b)} only in B</div></header>
+{score_sections(c.scores, c.run_a, c.run_b, output)}
 <section><h2>Per model</h2><table class="summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 </section>
 {_block("New failures", [_status(s, "bad") for s in c.new_failures])}
 {_block("Fixed failures", [_status(s, "good") for s in c.fixed])}
+{flip_sections(c.scores, c.run_a, c.run_b, output)}
 {_block("Outputs changed", changed)}
 {_block("Only in A", [_status(s, "") for s in c.only_a])}
 {_block("Only in B", [_status(s, "") for s in c.only_b])}

@@ -8,8 +8,10 @@ so every value is the string the run wrote (no dtype guessing) and a run of 8,00
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,11 @@ import yaml
 from ..csv_cells import csv_reader
 from ..errors import NotARunFolder
 from ..runfolder.manifest import Manifest, read_manifest
-from ..runfolder.results import COLUMNS, RESULTS_NAME, ResultColumns
+from ..runfolder.results import COLUMNS, NOTE_PREFIX, RESULTS_NAME, SCORE_PREFIX, ResultColumns
 from .stats import ModelStats, StatsTally
 
 FAILED_STATUSES = ("failed", "canceled")
+__all__ = ["NOTE_PREFIX", "SCORE_PREFIX"]  # re-exported: the reports take the column names from here
 
 
 @dataclass(frozen=True)
@@ -42,20 +45,18 @@ class RunRecords:
         """The run's id: the manifest's, else the folder's name."""
         return self.manifest.run_id or self.path.name
 
-    @property
+    @cached_property
     def matrix_keys(self) -> list[str]:
         """The spec's matrix keys, in spec order."""
         matrix = self.spec.get("matrix") or {}
         return [str(key) for key in matrix] if isinstance(matrix, Mapping) else []
 
-    @property
+    @cached_property
     def model_names(self) -> list[str]:
         """Models in spec order, then any others found in the results."""
-        names = self.manifest.model_names
-        for record in self.results:
-            if record["model"] not in names:
-                names.append(record["model"])
-        return names
+        names = dict.fromkeys(self.manifest.model_names)
+        names.update(dict.fromkeys(record["model"] for record in self.results))
+        return list(names)
 
     def model_defaults(self) -> dict[str, dict[str, str]]:
         """Each model's own `input:` defaults from the spec, as `results.csv` would show them."""
@@ -72,11 +73,11 @@ class RunRecords:
 
     def job_label(self, record: Mapping[str, str]) -> str:
         """How to name a job to a person: `model · row · seed=1 · repeat 2`."""
-        parts = [record["model"], record["row_id"]]
-        parts += [f"{key}={value}" for key, value in self.matrix_values(record).items()]
-        if record.get("repeat", "0") not in ("", "0"):
-            parts.append(f"repeat {record['repeat']}")
-        return " · ".join(parts)
+        label = f"{record['model']} · {record['row_id']}"  # (called for every job of a run: kept lean)
+        if self.matrix_keys:
+            label += "".join(f" · {key}={value}" for key, value in self.matrix_values(record).items())
+        repeat = record.get("repeat", "0")
+        return label if repeat in ("", "0") else f"{label} · repeat {repeat}"
 
 
 def as_cell(value: Any) -> str:
@@ -95,12 +96,7 @@ def load_run(path: str | Path, *, with_results: bool = True) -> RunRecords:
     caller that must not hold every row streams them with `read_results`.
     """
     path = Path(path)
-    results_path = path / RESULTS_NAME
-    if not results_path.is_file():
-        raise NotARunFolder(f"{path} is not a run folder: it has no {RESULTS_NAME}")
-    with open(results_path, encoding="utf-8", newline="") as handle:
-        header = _checked_header(results_path, next(csv_reader(handle), None))
-    columns = ResultColumns.from_header(header)
+    columns = ResultColumns.from_header(results_header(path))
     return RunRecords(
         path=path,
         results=list(read_results(path)) if with_results else [],
@@ -111,6 +107,15 @@ def load_run(path: str | Path, *, with_results: bool = True) -> RunRecords:
         metric_columns=list(columns.metrics),
         scorer_names=list(columns.scores),
     )
+
+
+def results_header(path: Path) -> list[str]:
+    """The columns of a run folder's `results.csv`; raises NotARunFolder when it has none."""
+    results_path = path / RESULTS_NAME
+    if not results_path.is_file():
+        raise NotARunFolder(f"{path} is not a run folder: it has no {RESULTS_NAME}")
+    with open(results_path, encoding="utf-8", newline="") as handle:
+        return _checked_header(results_path, next(csv_reader(handle), None))
 
 
 def read_results(path: str | Path) -> Iterator[dict[str, str]]:
@@ -131,12 +136,25 @@ def _checked_header(results_path: Path, header: list[str] | None) -> list[str]:
     return header
 
 
+def read_spec(path: Path) -> Mapping[str, Any]:
+    """A run folder's spec.yaml as a mapping; empty when it is missing or unreadable."""
+    return _read_yaml(path / "spec.yaml")
+
+
 def _read_yaml(path: Path) -> Mapping[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return {}
     return data if isinstance(data, Mapping) else {}
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    """A sort key that puts `row 2` before `row 10`."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in _DIGITS.split(text))
 
 
 def pretty_output(text: str) -> tuple[str, bool]:

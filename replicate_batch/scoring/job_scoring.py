@@ -10,7 +10,6 @@ step the runner gives (`execution.judging`: the judge's prediction through the e
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +50,16 @@ class JobScoring:
         `row` is the job's row as scorers see it (`row_fields`). Never raises for a scorer's mistake:
         it becomes the job's note.
         """
+        scores = self.scores(result, row)
+        return result if scores == result.scores else result.with_scores(scores)
+
+    def scores(self, result: JobResult, row: Mapping[str, Any]) -> tuple[ScoreCell, ...]:
+        """The scores `score` gives the result, alone."""
         scorers = self.applying(result.model) if result.status == "succeeded" else ()
         if not scorers:
-            return replace(result, scores=()) if result.scores else result
+            return ()
         facts = self._facts(result, row)
-        return replace(result, scores=tuple(self._cell(scorer, facts, result) for scorer in scorers))
+        return tuple(self._cell(scorer, facts, result) for scorer in scorers)
 
     def judge_all(self, result: JobResult, row: Mapping[str, Any]) -> None:
         """Ask the judges that apply to a succeeded result (`rescore` does, ahead of scoring it)."""
