@@ -64,23 +64,26 @@ class RescoreJudges:
         failures). A Ctrl-C cancels the judge predictions in flight and is raised again.
         """
         pending: set[Future[None]] = set()
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="judge")
         try:
-            with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="judge") as pool:
-                for result, row in results:
-                    if result.status != "succeeded":
-                        continue
-                    self.judging.expect_jobs({result.model: 1})
-                    while len(pending) >= 2 * self.concurrency:
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for future in done:
-                            future.result()
-                    pending.add(pool.submit(scoring.judge, result, row))
-                for future in pending:
-                    future.result()
-        except KeyboardInterrupt:
+            for result, row in results:
+                if result.status != "succeeded":
+                    continue
+                self.judging.expect_jobs({result.model: 1})
+                while len(pending) >= 2 * self.concurrency:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        future.result()
+                pending.add(pool.submit(scoring.judge, result, row))
+            for future in pending:
+                future.result()
+        except KeyboardInterrupt:  # running predictions canceled, creates awaiting an answer looked up
             self.execution.stop.set()
             self.execution.cancel_in_flight()
+            self.execution.abandon_creates()
+            pool.shutdown(wait=False, cancel_futures=True)  # the workers still waiting record nothing
             raise
+        pool.shutdown()
         self.judging.predicting = False
         # What the judges did is this pass's; the rewrite only reads replies, counted apart.
         self.stats = self.judging.tally.stats()

@@ -374,3 +374,39 @@ def test_a_judge_is_checked_with_every_other_preflight_problem(
     ]:
         assert f"{path}: {line}" in err, line
     assert emu.count("create") == 0
+
+
+def test_ctrl_c_during_a_rescore_cancels_its_judge_predictions_and_changes_nothing(
+    emu: Emulator, tmp_path: Path, grader_time: Seconds
+) -> None:
+    summary = run_batch(spec_of(tmp_path, 4, [correct()]), clock=Clock(SCALE), stderr=io.StringIO())
+    assert summary.run_dir is not None
+    run_dir = summary.run_dir
+    results = (run_dir / "results.csv").read_bytes()
+    grader_time.value = 3000  # 30 s real: still running when Ctrl-C comes
+    changed = write(tmp_path, {"scorers": [correct(ask={"prompt": PROMPT + " Be strict."})]}, "changed.yaml")
+    rescore = subprocess.Popen(
+        [sys.executable, "-m", "replicate_batch", "rescore", str(run_dir), "--spec", str(changed)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while sum(s.input["prompt"].endswith("Be strict.") for s in list(emu.predictions.values())) < 4:
+        assert time.monotonic() < deadline, "the rescore asked no judge"
+        time.sleep(0.02)
+    started = time.monotonic()
+    rescore.send_signal(signal.SIGINT)
+    _, err = rescore.communicate(timeout=30)
+    assert rescore.returncode == 130, err
+    assert time.monotonic() - started < 10  # not waiting for the judges to end
+    assert "Traceback" not in err and "interrupted" in err
+    assert (run_dir / "results.csv").read_bytes() == results  # nothing was rewritten
+    strict = [s for s in emu.predictions.values() if s.input["prompt"].endswith("Be strict.")]
+    assert {s.status for s in strict} == {"canceled"}
+
+    grader_time.value = 0.3
+    assert rescore_run(run_dir, changed, clock=Clock(SCALE)).exit_code == 0  # canceled ones asked again
+    assert sum(s.input["prompt"].endswith("Be strict.") for s in emu.predictions.values()) == 8
+    assert load_results(run_dir).sort_values("row_id")["score.correct"].tolist() == [1, 0, 1, 0]

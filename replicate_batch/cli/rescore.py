@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ReplicateBatchError
 from ..rescore import rescore_run
-from ..runner import EXIT_INVALID
+from ..runner import EXIT_INTERRUPTED, EXIT_INVALID
 from .junit import junit_target_ok, write_run_junit
 from .terminal import error_lines, say
 
@@ -36,6 +37,15 @@ def rescore_command(argv: Sequence[str]) -> int:
         return EXIT_INVALID
     try:
         summary = rescore_run(args.run_dir, args.spec)
+    except KeyboardInterrupt:
+        say(
+            "interrupted: nothing was changed; the judge replies it got are journaled, and the next "
+            "rescore reuses them",
+            sys.stderr,
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)  # a judge's create still awaiting its answer is not waited for
     except ReplicateBatchError as error:
         for line in error_lines(error):
             say(line.replace("nothing was run", "nothing was changed"), sys.stderr)
