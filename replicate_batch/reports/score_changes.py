@@ -133,12 +133,7 @@ def compare_scores(
         only_a, only_b = len(scored_a) - len(common), len(scored_b) - len(common)
         pairs.append(_tested(model, scorer, None, common, scored_a, scored_b, only_a, only_b, seed))
         for name in fields:
-            values = scores_b.groups[name]
-            by_value: dict[str, list[str]] = {}
-            for job_id in common:
-                by_value.setdefault(values.get(job_id, ""), []).append(job_id)
-            for value in sorted(by_value, key=natural_key):
-                ids = by_value[value]
+            for value, ids in _by_value(common, scores_b.groups[name]):
                 groups.append(_tested(model, scorer, (name, value), ids, scored_a, scored_b, 0, 0, seed))
         for job_id in common:
             before, after = scored_a[job_id], scored_b[job_id]
@@ -161,6 +156,14 @@ def compare_scores(
         only_b=sorted(scores_b.pairs.keys() - scores_a.pairs.keys(), key=pair_order),
         flips=flips,
     )
+
+
+def _by_value(job_ids: Sequence[str], values: Mapping[str, str]) -> list[tuple[str, list[str]]]:
+    """The jobs split by their value of a group field, values in natural order, jobs kept in order."""
+    by_value: dict[str, list[str]] = {}
+    for job_id in job_ids:
+        by_value.setdefault(values.get(job_id, ""), []).append(job_id)
+    return [(value, by_value[value]) for value in sorted(by_value, key=natural_key)]
 
 
 def _tested(
