@@ -20,11 +20,14 @@ from typing import Any, BinaryIO, cast
 
 import yaml
 
-from .clock import utc_now_iso
+from .backends.factory import BackendFactory, make_backends
+from .clock import SYSTEM_CLOCK, Clock, utc_now_iso
 from .csv_cells import csv_reader
 from .errors import NotARunFolder, Problem, SpecError
+from .execution.progress import judge_table
 from .reports.page import try_write_report
 from .reports.stats import StatsTally, seconds
+from .rescore_judges import RescoreJudges, scorers_spec
 from .rows.rowset import load_rows
 from .runfolder.journal import JOURNAL_NAME
 from .runfolder.manifest import Manifest, read_manifest, write_manifest
@@ -33,6 +36,7 @@ from .runfolder.writer import RunFolder
 from .runner import RunSummary, exit_status
 from .scoring.checks import check_scoring
 from .scoring.facts import row_fields
+from .scoring.judge import Judge
 from .scoring.run_scoring import RunScoring
 from .spec.loading import LoadedSpec, load_spec, parse_spec
 from .spec.strict_yaml import load_yaml, yaml_error_place
@@ -45,13 +49,21 @@ _FINISHED = re.compile(
 _AT = {name: index for index, name in enumerate(COLUMNS)}
 
 
-def rescore_run(run_dir: str | Path, spec: str | Path | None = None) -> RunSummary:
+def rescore_run(
+    run_dir: str | Path,
+    spec: str | Path | None = None,
+    *,
+    clock: Clock | None = None,
+    backends: BackendFactory | None = None,
+) -> RunSummary:
     """Score a finished run again and rewrite its score columns, manifest `scores` and report.html.
 
     The scorers (and `group_by`) are those of the run's `spec.yaml`, their paths relative to the
     original spec's folder, or those of `spec` (only `scorers:` and `group_by:` are taken from it; its
-    paths relative to it). Returns the summary a run would (exit code 0, 1 or 3). Raises SpecError
-    (a scorer, the rows or the spec is invalid; nothing was changed), NotARunFolder or RunFolderBusy.
+    paths relative to it). Judges reuse the replies the journal holds; only inputs without one are
+    sent to a judge (`rescore_judges.py`; `backends` and `clock` as for `run_batch`). Returns the
+    summary a run would (exit code 0, 1 or 3). Raises SpecError (a scorer, the rows or the spec is
+    invalid; nothing was changed), NotARunFolder or RunFolderBusy.
     """
     run_dir = Path(run_dir)
     manifest = _manifest(run_dir)
@@ -82,12 +94,31 @@ def rescore_run(run_dir: str | Path, spec: str | Path | None = None) -> RunSumma
     old = ResultColumns.from_header(_header(run_dir))
     columns = replace(old, scores=tuple(scorer.name for scorer in scorers))
     models = list(loaded.model_names)
-    scoring = RunScoring(scorers, run_dir, models=models, repeat=loaded.spec.repeat, group_by=group_by)
     stats = StatsTally(models)
     folder = RunFolder.reopen(run_dir, columns)
+    judges: RescoreJudges | None = None
     try:
+        if any(isinstance(scorer, Judge) for scorer in scorers):
+            judges = RescoreJudges(
+                folder,
+                scorers_spec(loaded, spec_dir, source),
+                [scorer for scorer in scorers if isinstance(scorer, Judge)],
+                clock=clock or SYSTEM_CLOCK,
+                backends=backends or make_backends,
+            )
+        scoring = RunScoring(
+            scorers,
+            run_dir,
+            models=models,
+            repeat=loaded.spec.repeat,
+            group_by=group_by,
+            judge=judges.judging.step if judges is not None else None,
+        )
         held = {row.id: row_fields(row) for row in rows}  # what scorers see of each row, once
         rescoring = _Rescoring(run_dir, scoring, held, stats)
+        if judges is not None:
+            judges.judge_ahead(scoring, rescoring.results(old))
+            judges.write_into(manifest)
         folder.rewrite_rows(columns.header(), rescoring.rows(old, columns), new=columns.score_span)
         outcome = scoring.outcome()
         scoring.write_into(manifest, outcome)
@@ -99,22 +130,27 @@ def rescore_run(run_dir: str | Path, spec: str | Path | None = None) -> RunSumma
             "rescored", spec=str(spec) if spec is not None else SPEC_NAME, scorers=list(columns.scores)
         )
     finally:
+        if judges is not None:
+            judges.close()
         folder.close()
     warnings = rescoring.warnings()
     del rescoring, held  # the rows and the journal's index: their memory is the report's to use
     scoring.board.reset()
     _, warning = try_write_report(run_dir)
     counts = folder.counts
+    table = scoring.summary(stats.stats(every_model=True), outcome)
+    judged = judges.stats if judges is not None else []
     return RunSummary(
         run_dir,
         sum(counts.values()),
         counts,
         exit_status(counts, outcome.gate_failures),
-        scoring.summary(stats.stats(every_model=True), outcome),
+        f"{table}\n{judge_table(judged)}" if judged else table,
         warnings=[*warnings, *([warning] if warning else [])],
         scores=outcome.scores,
         scores_by=outcome.scores_by,
         gate_failures=outcome.gate_failures,
+        judges=judged,
     )
 
 
@@ -218,7 +254,22 @@ class _Rescoring:
                 )
                 yield [*cells[: len(COLUMNS)], *new.score_cells(scores), *cells[rest:]]
 
-    def _result(self, cells: Sequence[str], journal: BinaryIO) -> JobResult:
+    def results(self, old: ResultColumns) -> Iterator[tuple[JobResult, Mapping[str, Any]]]:
+        """Each job's result (as `rows` reads it) with its row's fields, for judging ahead."""
+        width = len(old.header())
+        with (
+            open(self.run_dir / RESULTS_NAME, encoding="utf-8", newline="") as handle,
+            open(self.run_dir / JOURNAL_NAME, "rb") as journal,
+        ):
+            reader = csv_reader(handle)
+            next(reader, None)
+            for cells in reader:
+                if len(cells) == width:
+                    result = self._result(cells, journal, count=False)
+                    row = self.held.get(result.row_id)
+                    yield result, row if row is not None else {"id": result.row_id, **result.metadata}
+
+    def _result(self, cells: Sequence[str], journal: BinaryIO, count: bool = True) -> JobResult:
         offset = self.offsets.get(cells[_AT["job_id"]])
         if offset is not None:
             journal.seek(offset)
@@ -228,7 +279,7 @@ class _Rescoring:
                 return JobResult.from_journal(data)
             except (ValueError, TypeError, KeyError, AttributeError):
                 pass
-        self.not_journaled += 1
+        self.not_journaled += count
         return _from_cells(cells)
 
     def _scores(self, result: JobResult) -> tuple[ScoreCell, ...]:
@@ -285,7 +336,8 @@ def _job_id(line: bytes) -> str | None:
         event = json.loads(line)
     except ValueError:
         return None
-    if isinstance(event, dict) and event.get("event") == "finished" and "result" in event:
+    is_job = isinstance(event, dict) and "judge" not in event  # a judge's result is no job's
+    if is_job and event.get("event") == "finished" and "result" in event:
         return str(event.get("job_id", ""))
     return None
 
