@@ -182,7 +182,7 @@ def measured_run(
     from replicate_batch.clock import Clock
 
     out_dir = Path(tempfile.mkdtemp(prefix="bench-", dir=tmp_dir))
-    options = {"quiet": True, "stdout": io.StringIO(), "stderr": io.StringIO(), **options}
+    options = {"quiet": True, "stderr": io.StringIO(), **options}
     if scale is not None:
         options["clock"] = Clock(time_scale=scale)
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 ASSUMED_PREDICTION_S = (10.0, 60.0)  # example model times; the real one is unknown until a model runs
 
@@ -42,9 +42,13 @@ def describe_plan(
     rate_limit_per_min: float,
     caps: Mapping[str, int | None],
     endpoints: Mapping[str, str] | None = None,
+    judges: Sequence[tuple[str, str, int]] = (),
 ) -> str:
     """The plan `--dry-run` prints: predictions per model, total, files, the expected duration, and
-    where each model's predictions are created (`endpoints`, by model name)."""
+    where each model's predictions are created (`endpoints`, by model name).
+
+    `judges` are (scorer name, judge model, jobs it judges): at most one judge prediction each.
+    """
     full = sum(counts.values())
     counts = limit_counts(counts, limit)
     total = sum(counts.values())
@@ -56,7 +60,16 @@ def describe_plan(
         lines.append(f"  {name:<{width}}  {_count(count, 'prediction')}{cap}")
     files_text = _count(files, "local file")
     lines.append(f"  {'total':<{width}}  {_count(total, 'prediction')}, {files_text} to upload")
-    rounds = rounds_needed(counts, concurrency, caps)
+    judged = {name: min(jobs, total) for name, _, jobs in judges}  # at most the jobs that run
+    in_slots = dict(counts)  # judge predictions take slots of the same pool
+    if judges:
+        lines.append("and judge predictions, once for each distinct input of a job that succeeds:")
+        judge_width = max(len(name) for name, _, _ in judges)
+        for name, model, _ in judges:
+            lines.append(f"  {name:<{judge_width}}  on {model}: at most {_count(judged[name], 'prediction')}")
+        in_slots.update({f"judge {name}": jobs for name, jobs in judged.items()})
+        total += sum(judged.values())
+    rounds = rounds_needed(in_slots, concurrency, caps)
     creates_s = total / rate_limit_per_min * 60
     examples = ", ".join(
         f"~{_duration(least_duration_s(total, rounds, rate_limit_per_min, s))} at {_duration(s)} each"

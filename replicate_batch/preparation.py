@@ -11,13 +11,15 @@ from .backends.factory import TOKEN_VARIABLE, BackendFactory, make_backends
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import BackendSetupError, Problem, SpecError, TokenRejected
 from .jobs import Job, ResolvedModel, count_jobs, expand_jobs
+from .judge_models import PreparedJudges, plan_judges
 from .plan import describe_plan
 from .preflight import check_rows
 from .rows.rowset import RowSet, load_rows
 from .runfolder.results import ResultColumns
 from .schema import parse_schema
 from .scoring.checks import check_scoring
-from .scoring.scorer import AnyScorer
+from .scoring.judge import Judge
+from .scoring.scorer import AnyScorer, applies_to
 from .sharding import Shard
 from .spec.loading import LoadedSpec
 
@@ -36,6 +38,7 @@ class PreparedRun:
     files: int = 0
     shard: Shard | None = None
     scorers: tuple[AnyScorer, ...] = ()  # checked, python files loaded: scoring/ runs them
+    judges: PreparedJudges | None = None  # the judge scorers' models, started (when there are judges)
 
     @property
     def model_names(self) -> list[str]:
@@ -47,6 +50,12 @@ class PreparedRun:
         jobs = expand_jobs(self.loaded, self.models, self.rows)
         shard = self.shard
         return jobs if shard is None else (job for job in jobs if shard.takes(job.job_id))
+
+    def stop(self) -> None:
+        """Stop every backend: the models' and the judges'."""
+        stop_backends(self.backends)
+        if self.judges is not None:
+            self.judges.stop()
 
     def job_counts(self) -> dict[str, int]:
         """Jobs per model, counted without keeping them."""
@@ -104,12 +113,20 @@ def prepare(
             )
             prepared.versions.append(info.version)
             prepared.endpoints.append(info.endpoint)
+        judges = [scorer for scorer in scorers if isinstance(scorer, Judge)]
+        if judges:  # checked and started like the models, with the same factory
+            prepared.judges, found = plan_judges(
+                loaded, judges, concurrency=concurrency, clock=clock, backends=backends
+            )
+            for problem in found or prepared.judges.start():
+                if problem not in problems:  # a rejected token is said once
+                    problems.append(problem)
         checked = check_rows(loaded, prepared.models, rows)
         if problems or checked.problems or scoring_problems:
             raise SpecError([*problems, *checked.problems, *scoring_problems])
         prepared.notes, prepared.files = checked.notes, len(checked.files)
     except BaseException:
-        stop_backends(built)
+        prepared.stop()
         raise
     return prepared
 
@@ -144,4 +161,20 @@ def plan_text(prepared: PreparedRun, concurrency: int, limit: int | None) -> str
         rate_limit_per_min=spec.rate_limit,
         caps={plan.name: spec.models[plan.index].concurrency for plan in prepared.models},
         endpoints=dict(zip(prepared.model_names, prepared.endpoints)),
+        judges=judge_plan(prepared),
     )
+
+
+def judge_plan(prepared: PreparedRun) -> list[tuple[str, str, int]]:
+    """(scorer name, judge model, jobs it judges) of each judge scorer, for the dry-run plan."""
+    if prepared.judges is None:
+        return []
+    counts = prepared.job_counts()
+    return [
+        (
+            name,
+            setup.model.spec.spec_ref(),
+            sum(count for model, count in counts.items() if applies_to(setup.judge, model)),
+        )
+        for name, setup in prepared.judges.setups.items()
+    ]

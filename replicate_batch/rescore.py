@@ -12,6 +12,7 @@ the old file whole. No backend is started and no prediction created.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,33 +20,50 @@ from typing import Any, BinaryIO, cast
 
 import yaml
 
-from .clock import utc_now_iso
+from .backends.factory import BackendFactory, make_backends
+from .clock import SYSTEM_CLOCK, Clock, utc_now_iso
 from .csv_cells import csv_reader
 from .errors import NotARunFolder, Problem, SpecError
+from .execution.progress import judge_table
 from .reports.page import try_write_report
 from .reports.stats import StatsTally, seconds
-from .rows.rowset import Row, load_rows
+from .rescore_judges import RescoreJudges, scorers_spec
+from .rows.rowset import load_rows
 from .runfolder.journal import JOURNAL_NAME
 from .runfolder.manifest import Manifest, read_manifest, write_manifest
-from .runfolder.results import COLUMNS, RESULTS_NAME, FinalStatus, JobResult, ResultColumns
+from .runfolder.results import COLUMNS, RESULTS_NAME, FinalStatus, JobResult, ResultColumns, ScoreCell
 from .runfolder.writer import RunFolder
 from .runner import RunSummary, exit_status
 from .scoring.checks import check_scoring
+from .scoring.facts import row_fields
+from .scoring.judge import Judge
 from .scoring.run_scoring import RunScoring
 from .spec.loading import LoadedSpec, load_spec, parse_spec
 from .spec.strict_yaml import load_yaml, yaml_error_place
 
 SPEC_NAME = "spec.yaml"
+# How the run folder's writer begins a `finished` line (json.dumps of event, time, job_id, result).
+_FINISHED = re.compile(
+    rb'\{"event": "finished", "time": "[^"\\]*", "job_id": "(?P<job_id>[0-9a-f]+)", "result": \{'
+)
 _AT = {name: index for index, name in enumerate(COLUMNS)}
 
 
-def rescore_run(run_dir: str | Path, spec: str | Path | None = None) -> RunSummary:
+def rescore_run(
+    run_dir: str | Path,
+    spec: str | Path | None = None,
+    *,
+    clock: Clock | None = None,
+    backends: BackendFactory | None = None,
+) -> RunSummary:
     """Score a finished run again and rewrite its score columns, manifest `scores` and report.html.
 
     The scorers (and `group_by`) are those of the run's `spec.yaml`, their paths relative to the
     original spec's folder, or those of `spec` (only `scorers:` and `group_by:` are taken from it; its
-    paths relative to it). Returns the summary a run would (exit code 0, 1 or 3). Raises SpecError
-    (a scorer, the rows or the spec is invalid; nothing was changed), NotARunFolder or RunFolderBusy.
+    paths relative to it). Judges reuse the replies the journal holds; only inputs without one are
+    sent to a judge (`rescore_judges.py`; `backends` and `clock` as for `run_batch`). Returns the
+    summary a run would (exit code 0, 1 or 3). Raises SpecError (a scorer, the rows or the spec is
+    invalid; nothing was changed), NotARunFolder or RunFolderBusy.
     """
     run_dir = Path(run_dir)
     manifest = _manifest(run_dir)
@@ -76,12 +94,31 @@ def rescore_run(run_dir: str | Path, spec: str | Path | None = None) -> RunSumma
     old = ResultColumns.from_header(_header(run_dir))
     columns = replace(old, scores=tuple(scorer.name for scorer in scorers))
     models = list(loaded.model_names)
-    scoring = RunScoring(scorers, run_dir, models=models, repeat=loaded.spec.repeat, group_by=group_by)
     stats = StatsTally(models)
     folder = RunFolder.reopen(run_dir, columns)
+    judges: RescoreJudges | None = None
     try:
-        held = {row.id: row for row in rows}
+        if any(isinstance(scorer, Judge) for scorer in scorers):
+            judges = RescoreJudges(
+                folder,
+                scorers_spec(loaded, spec_dir, source),
+                [scorer for scorer in scorers if isinstance(scorer, Judge)],
+                clock=clock or SYSTEM_CLOCK,
+                backends=backends or make_backends,
+            )
+        scoring = RunScoring(
+            scorers,
+            run_dir,
+            models=models,
+            repeat=loaded.spec.repeat,
+            group_by=group_by,
+            judge=judges.judging.step if judges is not None else None,
+        )
+        held = {row.id: row_fields(row) for row in rows}  # what scorers see of each row, once
         rescoring = _Rescoring(run_dir, scoring, held, stats)
+        if judges is not None:
+            judges.judge_ahead(scoring, rescoring.results(old))
+            judges.write_into(manifest)
         folder.rewrite_rows(columns.header(), rescoring.rows(old, columns), new=columns.score_span)
         outcome = scoring.outcome()
         scoring.write_into(manifest, outcome)
@@ -93,19 +130,27 @@ def rescore_run(run_dir: str | Path, spec: str | Path | None = None) -> RunSumma
             "rescored", spec=str(spec) if spec is not None else SPEC_NAME, scorers=list(columns.scores)
         )
     finally:
+        if judges is not None:
+            judges.close()
         folder.close()
+    warnings = rescoring.warnings()
+    del rescoring, held  # the rows and the journal's index: their memory is the report's to use
+    scoring.board.reset()
     _, warning = try_write_report(run_dir)
     counts = folder.counts
+    table = scoring.summary(stats.stats(every_model=True), outcome)
+    judged = judges.stats if judges is not None else []
     return RunSummary(
         run_dir,
         sum(counts.values()),
         counts,
         exit_status(counts, outcome.gate_failures),
-        scoring.summary(stats.stats(every_model=True), outcome),
-        warnings=[*rescoring.warnings(), *([warning] if warning else [])],
+        f"{table}\n{judge_table(judged)}" if judged else table,
+        warnings=[*warnings, *([warning] if warning else [])],
         scores=outcome.scores,
         scores_by=outcome.scores_by,
         gate_failures=outcome.gate_failures,
+        judges=judged,
     )
 
 
@@ -174,7 +219,7 @@ class _Rescoring:
     """Streams results.csv's rows with new score cells, each job's result read from the journal."""
 
     def __init__(
-        self, run_dir: Path, scoring: RunScoring, rows: Mapping[str, Row], stats: StatsTally
+        self, run_dir: Path, scoring: RunScoring, rows: Mapping[str, Mapping[str, Any]], stats: StatsTally
     ) -> None:
         self.run_dir = run_dir
         self.scoring = scoring
@@ -198,33 +243,51 @@ class _Rescoring:
                 if len(cells) != width:
                     self.cut_short += 1
                     continue
-                result = self._score(self._result(cells, journal))
-                self.scoring.board.add(result)
+                result = self._result(cells, journal)
+                scores = self._scores(result)
+                self.scoring.board.add_scores(result.model, result.row_id, result.metadata, scores)
                 self.stats.count(
                     cells[_AT["model"]],
                     cells[_AT["status"]],
                     seconds(cells[_AT["wall_time"]]),
                     seconds(cells[_AT["predict_time"]]),
                 )
-                yield [*cells[: len(COLUMNS)], *new.score_cells(result.scores), *cells[rest:]]
+                yield [*cells[: len(COLUMNS)], *new.score_cells(scores), *cells[rest:]]
 
-    def _result(self, cells: Sequence[str], journal: BinaryIO) -> JobResult:
+    def results(self, old: ResultColumns) -> Iterator[tuple[JobResult, Mapping[str, Any]]]:
+        """Each job's result (as `rows` reads it) with its row's fields, for judging ahead."""
+        width = len(old.header())
+        with (
+            open(self.run_dir / RESULTS_NAME, encoding="utf-8", newline="") as handle,
+            open(self.run_dir / JOURNAL_NAME, "rb") as journal,
+        ):
+            reader = csv_reader(handle)
+            next(reader, None)
+            for cells in reader:
+                if len(cells) == width:
+                    result = self._result(cells, journal, count=False)
+                    row = self.held.get(result.row_id)
+                    yield result, row if row is not None else {"id": result.row_id, **result.metadata}
+
+    def _result(self, cells: Sequence[str], journal: BinaryIO, count: bool = True) -> JobResult:
         offset = self.offsets.get(cells[_AT["job_id"]])
         if offset is not None:
             journal.seek(offset)
             try:
-                return JobResult.from_journal(json.loads(journal.readline())["result"])
-            except (ValueError, TypeError, KeyError):
+                data = json.loads(journal.readline())["result"]
+                data.pop("scores", None)  # the scores it had are not read: they are given anew
+                return JobResult.from_journal(data)
+            except (ValueError, TypeError, KeyError, AttributeError):
                 pass
-        self.not_journaled += 1
+        self.not_journaled += count
         return _from_cells(cells)
 
-    def _score(self, result: JobResult) -> JobResult:
+    def _scores(self, result: JobResult) -> tuple[ScoreCell, ...]:
         row = self.held.get(result.row_id)
         if row is None:
             self.rowless += 1
-            return self.scoring.score(result, {"id": result.row_id, **result.metadata})
-        return self.scoring.score(result, row)
+            row = {"id": result.row_id, **result.metadata}
+        return self.scoring.jobs.scores(result, row)
 
     def warnings(self) -> list[str]:
         """What the rescore could not do as a run would have."""
@@ -245,20 +308,38 @@ class _Rescoring:
 
 
 def _finished_offsets(path: Path) -> dict[str, int]:
-    """Where each job's last `finished` line starts in the journal (a later one replaces an earlier)."""
+    """Where each job's last `finished` line starts in the journal (a later one replaces an earlier).
+
+    The writer's lines begin `{"event": "finished", "time": ..., "job_id": ...`: the job id is read
+    there, without parsing the whole result; any other line naming `finished` is parsed.
+    """
     offsets: dict[str, int] = {}
     offset = 0
     with open(path, "rb") as handle:
         for line in handle:
             if b'"finished"' in line:
-                try:
-                    event = json.loads(line)
-                except ValueError:  # a line cut short by a crash
-                    event = None
-                if isinstance(event, dict) and event.get("event") == "finished" and "result" in event:
-                    offsets[str(event.get("job_id", ""))] = offset
+                job_id = _job_id(line)
+                if job_id is not None:
+                    offsets[job_id] = offset
             offset += len(line)
     return offsets
+
+
+def _job_id(line: bytes) -> str | None:
+    """The job id of a complete `finished` line, else None (a line cut short by a crash, say)."""
+    if not line.endswith(b"}\n") and not line.endswith(b"}"):
+        return None
+    found = _FINISHED.match(line)
+    if found is not None:
+        return found["job_id"].decode()
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    is_job = isinstance(event, dict) and "judge" not in event  # a judge's result is no job's
+    if is_job and event.get("event") == "finished" and "result" in event:
+        return str(event.get("job_id", ""))
+    return None
 
 
 def _from_cells(cells: Sequence[str]) -> JobResult:

@@ -2,15 +2,18 @@
 
 The library prints nothing here: notes, warnings and the summary table come back in `RunSummary` (or
 through `on_note` as they are found); the progress display (preparation aside) is the only output,
-on `stderr`, and `quiet` turns it off. (About 350 lines: `run_batch` and its steps, each short;
-scoring is `scoring.RunScoring`'s.)
+on `stderr`, and `quiet` turns it off. (About 420 lines: `run_batch` and its steps, each short;
+scoring is `scoring.RunScoring`'s, judging `execution.judging.Judging`'s; the resume's steps
+(`score_kept`, `finish`) are the part that could move out.)
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,20 +25,22 @@ from .errors import Interrupted, RowsChanged, RunStopped, SpecError
 from .execution.download import Downloader
 from .execution.executor import Execution, ModelRuntime
 from .execution.feeder import feed_jobs
-from .execution.progress import Progress
+from .execution.judging import JudgeStats, Judging
+from .execution.progress import Progress, judge_table
 from .execution.ratelimit import TokenBucket
 from .execution.retry import RetryPolicy
 from .execution.uploads import UploadCache
 from .jobs import Job
-from .preparation import PreparedRun, plan_text, prepare, result_columns, stop_backends
+from .plan import limit_counts
+from .preparation import PreparedRun, plan_text, prepare, result_columns
 from .reports.page import try_write_report
-from .runfolder.journal import JournalState
+from .runfolder.journal import JournalState, JudgeJournal
 from .runfolder.manifest import Manifest, ManifestModel, read_manifest
 from .runfolder.results import JobResult
 from .runfolder.resume import final_results, load_resume_state
 from .runfolder.writer import RunFolder
 from .scoring.board import Aggregates, GroupAggregates
-from .scoring.run_scoring import RunScoring
+from .scoring.run_scoring import RunScoring, ScoringOutcome
 from .sharding import Shard, parse_shard
 from .spec.loading import LoadedSpec, load_spec, parse_spec
 from .spec.model import BatchSpec
@@ -52,10 +57,12 @@ SpecInput = str | Path | Mapping[str, Any] | BatchSpec | LoadedSpec
 class RunSummary:
     """How a run ended: its folder, counts by status, the exit code the CLI uses, and what to tell.
 
-    `table` is the summary table (the plan, for a dry run); `notes` what preflight noticed;
-    `warnings` what went wrong without failing the run (a report that could not be written).
-    `scores` (per model and scorer) and `scores_by` (per group field and value) are the aggregates
-    the manifest holds; `gate_failures` says which thresholds were not met (exit 3 when no job failed).
+    `table` is the summary table (the plan, for a dry run; with judges, then a line per judge);
+    `notes` what preflight noticed; `warnings` what went wrong without failing the run (a report
+    that could not be written). `scores` (per model and scorer) and `scores_by` (per group field and
+    value) are the aggregates the manifest holds; `gate_failures` says which thresholds were not met
+    (exit 3 when no job failed). `judges`: per judge scorer, its predictions, failures, reuses and
+    predict time.
     """
 
     run_dir: Path | None
@@ -69,6 +76,7 @@ class RunSummary:
     scores: Aggregates = field(default_factory=dict)
     scores_by: GroupAggregates = field(default_factory=dict)
     gate_failures: Sequence[str] = ()
+    judges: Sequence[JudgeStats] = ()
 
 
 def run_batch(
@@ -117,7 +125,7 @@ def run_batch(
         run = _Run(prepared, state, concurrency, limit, quiet, clock, stderr or sys.stderr)
         return run.execute(target)
     finally:
-        stop_backends(prepared.backends)
+        prepared.stop()
 
 
 def _load(spec: SpecInput) -> LoadedSpec:
@@ -161,21 +169,40 @@ class _Run:
         self.stderr = stderr
         self.changed: list[RowsChanged] = []  # a rows file that changed under the run, once found
         self.scoring: RunScoring | None = None  # once the run folder is known
+        self.outcome = ScoringOutcome()  # the aggregates, once the run folder is finished
         self.kept: dict[str, JobResult] = {}  # on resume: the results kept, scored again, by job id
+        self.judging: Judging | None = None  # with judge scorers, once the run folder is known
+        self.later: list[tuple[str, Callable[[], None]]] = []  # kept results to judge in the pool
 
     def execute(self, target: Path) -> RunSummary:
         """Open the folder, run the jobs, finish the folder (whatever happened), summarise."""
         folder, manifest, jobs, total = self.open_folder(target)
+        judging = self.judging
         progress = Progress(
-            total, quiet=self.quiet, clock=self.clock, stream=self.stderr, models=self.prepared.model_names
+            total,
+            quiet=self.quiet,
+            clock=self.clock,
+            stream=self.stderr,
+            models=self.prepared.model_names,
+            judging=(lambda: judging.tally.progress) if judging is not None else None,
         )
         execution = self.wire(folder)
+        if judging is not None:  # from now on, judge predictions go through the run's executor
+            judging.execution, judging.predicting = execution, True
         interrupted = hard = left = False
         crash: BaseException | None = None
         try:
             runtimes = self.runtimes(execution.policy)
             interrupted, hard, left = feed_jobs(
-                jobs, runtimes, execution, folder, progress, self.concurrency, self.state, self.score
+                jobs,
+                runtimes,
+                execution,
+                folder,
+                progress,
+                self.concurrency,
+                self.state,
+                self.score,
+                first=self.later,
             )
         except BaseException as error:
             crash = error
@@ -202,16 +229,16 @@ class _Run:
         total = everything = sum(prepared.job_counts().values())
         if state is None:
             folder = RunFolder.create(target, loaded.name, columns)
-            scoring = self.start_scoring(folder)
+            self.start_scoring(folder)
             folder.open(loaded.canonical_yaml(), refs, loaded.spec_hash())
             manifest = Manifest(started_at=utc_now_iso())
             jobs = prepared.jobs()
         else:
             folder = RunFolder.reopen(target, columns)
-            scoring = self.start_scoring(folder)
+            self.start_scoring(folder)
             # Kept results are scored again: the scorers may have changed (`--resume --force`).
             self.kept = {
-                job.job_id: scoring.score(result, job.row)
+                job.job_id: self.score_kept(result, job)
                 for job in prepared.jobs()
                 if (result := state.succeeded_result(job.job_id)) is not None
             }
@@ -224,6 +251,10 @@ class _Run:
         if self.limit is not None:
             jobs = itertools.islice(jobs, self.limit)
             total = min(self.limit, total)
+        if self.judging is not None:
+            counts = Counter(prepared.job_counts()) - Counter(r.model for r in self.kept.values())
+            self.judging.expect_jobs(limit_counts(counts, self.limit))
+            manifest.judges = self.judging.manifest_entries()
         manifest.name = loaded.name
         manifest.spec = str(loaded.path) if loaded.path else None
         manifest.spec_dir = str(loaded.base_dir)
@@ -240,14 +271,23 @@ class _Run:
         return folder, manifest, self._until_rows_change(jobs), total
 
     def start_scoring(self, folder: RunFolder) -> RunScoring:
-        """The run's scoring, its aggregates following what the folder's results.csv holds."""
-        spec = self.prepared.loaded.spec
+        """The run's scoring, its aggregates following what the folder's results.csv holds.
+
+        Judges reuse the replies the journal holds; until the pool runs they make no prediction
+        (`score_kept`).
+        """
+        prepared, spec = self.prepared, self.prepared.loaded.spec
+        if prepared.judges is not None:
+            journal = self.state.judges if self.state is not None else JudgeJournal()
+            self.judging = Judging(None, prepared.judges, prepared.loaded, journal)
+            self.judging.predicting = False
         self.scoring = RunScoring(
-            self.prepared.scorers,
+            prepared.scorers,
             folder.path,
-            models=self.prepared.model_names,
+            models=prepared.model_names,
             repeat=spec.repeat,
             group_by=spec.group_by,
+            judge=self.judging.step if self.judging is not None else None,
         )
         folder.tally = self.scoring.board
         return self.scoring
@@ -255,22 +295,33 @@ class _Run:
     def score(self, result: JobResult, job: Job) -> JobResult:
         """A finished job's result with its scores (in the worker thread that ran it)."""
         assert self.scoring is not None, "open the run folder first"
+        if self.judging is not None:
+            self.judging.job_ended(result)
         return self.scoring.score(result, job.row)
+
+    def score_kept(self, result: JobResult, job: Job) -> JobResult:
+        """A result `--resume` keeps, scored again; one a judge has no reply for yet is judged in the pool.
+
+        Until the pool runs, such a result keeps its judge's note `not judged yet` (`later` has it).
+        """
+        assert self.scoring is not None, "open the run folder first"
+        judging = self.judging
+        if judging is None:
+            return self.scoring.score(result, job.row)
+        judging.expect_jobs({result.model: 1})
+        deferred = judging.deferred
+        scored = self.scoring.score(result, job.row)
+        if judging.deferred > deferred:
+            self.later.append((job.job_id, functools.partial(self._judge_kept, result, job)))
+        return scored
+
+    def _judge_kept(self, result: JobResult, job: Job) -> None:
+        """A pool task: a kept result judged, its predictions made now (`finish` writes it)."""
+        self.kept[job.job_id] = self.score_kept(result, job)
 
     def wire(self, folder: RunFolder) -> Execution:
         """The shared machinery every job runs through: retries, rate limits, downloads."""
-        spec = self.prepared.loaded.spec
-        policy = RetryPolicy(spec.retry, self.clock)
-        return Execution(
-            folder=folder,
-            policy=policy,
-            creates=TokenBucket(spec.rate_limit * CREATE_PACE, self.clock),
-            polls=TokenBucket.at_most(spec.poll_limit, self.clock),
-            downloader=Downloader(policy),
-            clock=self.clock,
-            timeout_s=spec.timeout,
-            repeats=spec.repeat,
-        )
+        return wire_execution(folder, self.prepared.loaded.spec, self.clock)
 
     def runtimes(self, policy: RetryPolicy) -> dict[str, ModelRuntime]:
         """What each model's jobs share: its backend, schema, version, uploads and concurrency cap."""
@@ -309,8 +360,11 @@ class _Run:
             manifest.error = "; ".join(p.message for p in self.changed[0].problems)
         elif crash is not None:
             manifest.error = f"{type(crash).__name__}: {crash}"
-        if self.scoring is not None:
-            self.scoring.write_into(manifest, self.scoring.outcome())
+        if self.scoring is not None:  # computed once: a bootstrap over many rows takes seconds
+            self.outcome = self.scoring.outcome()
+            self.scoring.write_into(manifest, self.outcome)
+            folder.tally = None
+            self.scoring.board.reset()  # its memory is the report's to use
         folder.write_manifest(manifest)
         folder.close()
 
@@ -319,20 +373,23 @@ class _Run:
         _, warning = try_write_report(folder.path)
         counts = folder.counts
         assert self.scoring is not None
-        outcome = self.scoring.outcome()
+        outcome = self.outcome
         exit_code = exit_status(counts, outcome.gate_failures)
+        table = self.scoring.summary(progress.tally.stats(every_model=True), outcome)
+        judges = self.judging.tally.stats() if self.judging is not None else []
         return RunSummary(
             folder.path,
             total,
             counts,
             EXIT_INTERRUPTED if interrupted or self.changed else exit_code,
-            self.scoring.summary(progress.tally.stats(every_model=True), outcome),
+            f"{table}\n{judge_table(judges)}" if judges else table,
             self.prepared.notes,
             interrupted,
             [warning] if warning else [],
             outcome.scores,
             outcome.scores_by,
             outcome.gate_failures,
+            judges,
         )
 
     def _until_rows_change(self, jobs: Iterator[Job]) -> Iterator[Job]:
@@ -345,6 +402,21 @@ class _Run:
             yield from jobs
         except RowsChanged as error:
             self.changed.append(error)
+
+
+def wire_execution(folder: RunFolder, spec: BatchSpec, clock: Clock) -> Execution:
+    """The machinery every prediction of a run (or `rescore`) goes through: retries, budgets, downloads."""
+    policy = RetryPolicy(spec.retry, clock)
+    return Execution(
+        folder=folder,
+        policy=policy,
+        creates=TokenBucket(spec.rate_limit * CREATE_PACE, clock),
+        polls=TokenBucket.at_most(spec.poll_limit, clock),
+        downloader=Downloader(policy),
+        clock=clock,
+        timeout_s=spec.timeout,
+        repeats=spec.repeat,
+    )
 
 
 def exit_status(counts: Mapping[str, int], gate_failures: Sequence[str]) -> int:

@@ -83,14 +83,15 @@ def test_the_offline_default_is_an_evaluation(tmp_path: Path, capsys: pytest.Cap
     assert main([str(REPO / "configs" / "eval.yaml"), "--output-dir", str(out)]) == 0
 
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[-4:] == ["colour", "words", "finished", "files"]
+    assert lines[0].split()[-5:] == ["colour", "words", "finished", "files", "judged"]
     by_model = {line.split()[0]: line for line in lines[1:4]}
-    assert "1.00 [0.44, 1.00]" in by_model["caption"]  # each caption names its picture's colour
+    # Each caption names its picture's colour, and the bundled judge (a Cog model) agrees.
+    assert by_model["caption"].count("1.00 [0.44, 1.00]") == 2
     assert "0.67 [0.21, 0.94]" in by_model["wordsmith"]  # the fridge's long prompt is cut at max_words
     run_dir = only_run(out)
     scores = json.loads((run_dir / "manifest.json").read_text())["scores"]
     assert {model: list(s) for model, s in scores.items()} == {
-        "caption": ["colour"],
+        "caption": ["colour", "judged"],
         "patterns": ["files"],
         "wordsmith": ["words", "finished"],
     }
@@ -98,3 +99,12 @@ def test_the_offline_default_is_an_evaluation(tmp_path: Path, capsys: pytest.Cap
     assert scores["patterns"]["files"]["mean"] == 1.0 and scores["patterns"]["files"]["n"] == 6
     _, rows = read_csv(run_dir)
     assert {r["note.files"] for r in rows if r["model"] == "patterns"} == {"2 PNG files of 2 asked for"}
+    assert [(r["score.judged"], r["note.judged"]) for r in rows if r["model"] == "caption"] == [
+        ("1", "A")
+    ] * 3
+    assert lines[5].split() == ["judge", "predictions", "failed", "reused", "predict_s"]
+    assert lines[6].split()[:4] == ["judged", "3", "0", "0"]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["judges"] == [
+        {"scorer": "judged", "model_ref": "cog:../examples/models/judge", "version": None}
+    ]

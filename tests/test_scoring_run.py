@@ -302,7 +302,7 @@ def test_every_scoring_mistake_is_reported_at_once_with_the_other_problems(
             {
                 "name": "judged",
                 "judge": "meta/meta-llama-3-70b-instruct",
-                "ask": {"prompt": "{output}"},
+                "ask": {"prompt": "{output} vs {_expectd}"},
                 "choices": {"A": 1, "B": 0},
             },
         ],
@@ -319,7 +319,7 @@ def test_every_scoring_mistake_is_reported_at_once_with_the_other_problems(
         "scorers[3]: 2 kinds (`equals`, `one_of`)",
         "scorers[4].python: scorers.py has no function `exact_labl` (did you mean `exact_label`?)",
         f"scorers[5].python: no such file: {tmp_path.resolve() / 'nowhere.py'}",
-        "scorers[6].judge: judge scorers are not wired into runs yet",
+        "scorers[6].ask.prompt: `{_expectd}`: no row has a field `_expectd` (did you mean `_expected`?)",
         "group_by[0]: no row has a metadata field `_categry` (did you mean `_category`?)",
     ]
     for line in expected:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from pathlib import Path
 
@@ -99,3 +100,35 @@ def test_merging_a_run_another_process_is_writing_is_refused(
         assert not merged.exists()
     assert main(["merge", *map(str, shards), "--into", str(merged)]) == 0  # once the run has ended
     assert len(load_results(merged)) == 4
+
+
+def test_a_merged_run_aggregates_the_scores_of_every_shard(
+    emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "scored.yaml"
+    rows = [{"id": f"r{i}", "prompt": f"p{i}", "_group": "low" if i < 6 else "high"} for i in range(12)]
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "scored",
+                "models": ["acme/echo"],
+                "inputs": rows,
+                "group_by": ["_group"],
+                "scorers": [{"name": "first", "regex": "^p[01]$"}],
+            }
+        )
+    )
+    for k in (1, 2):
+        assert main([str(spec), "--shard", f"{k}/2", "--output-dir", str(tmp_path / f"m{k}"), "--quiet"]) == 0
+    shards = [next((tmp_path / f"m{k}").iterdir()) for k in (1, 2)]
+    merged = tmp_path / "merged"
+    assert main(["merge", *map(str, shards), "--into", str(merged)]) == 0
+
+    manifest = json.loads((merged / "manifest.json").read_text())
+    first = manifest["scores"]["echo"]["first"]
+    assert (first["n"], first["rows"], first["scored"]) == (12, 12, 12)
+    assert first["mean"] == pytest.approx(2 / 12)
+    assert manifest["scores_by"]["_group"]["low"]["echo"]["first"]["mean"] == pytest.approx(2 / 6)
+    assert manifest["status"] == "merged" and manifest["counts"] == {"succeeded": 12}
+    assert sorted(load_results(merged)["score.first"]) == [0.0] * 10 + [1.0] * 2
+    assert "0.17 [0.05, 0.45]" in (merged / "report.html").read_text()

@@ -14,6 +14,9 @@ On `--resume` a job the journal shows as created is picked up (`_adopt`): polled
 by the input journaled before its create; one whose files the server deleted is created anew
 (`_OutputsGone`).
 
+A judge's prediction goes through the same states (`run_prediction`), save downloading: the books
+and the journal name each prediction by its `Subject`, a job's own or a judge's for a job.
+
 Over 300 lines because these states share one lock and one set of books (`_sending`, `_creating`,
 `in_flight`, `_abandoned`); the interrupt path (`abandon_creates`, `cancel_in_flight`) is the part
 that could move out.
@@ -41,8 +44,9 @@ from ..errors import (
     Unreachable,
     Unreadable,
 )
-from ..jobs import Job
+from ..jobs import FileInput, Job
 from ..runfolder.journal import Pickup
+from ..runfolder.judgements import JudgeRecord, reply_of
 from ..runfolder.results import FinalStatus, JobResult
 from ..runfolder.writer import RunFolder
 from ..schema import ModelSchema
@@ -87,10 +91,30 @@ class _Abandoned(Exception):
 
 
 @dataclass(frozen=True)
+class Subject:
+    """Whose prediction it is: a job's own, or a judge's for a job; the books and the journal name it so."""
+
+    key: str  # the books' key: the job id, or the judge prediction's cache key
+    marks: Mapping[str, Any]  # the fields naming it in the journal: `job_id`, or `judge`, `key`, `for_job`
+    owner: str  # the id of the job whose worker makes the prediction
+    job: Job | None = None  # the job, for a job's own prediction
+
+    @classmethod
+    def of_job(cls, job: Job) -> Subject:
+        """A job's own prediction."""
+        return cls(job.job_id, {"job_id": job.job_id}, job.job_id, job)
+
+    @classmethod
+    def of_judge(cls, judge: str, key: str, job_id: str) -> Subject:
+        """The prediction of the judge (scorer name) with this cache key, made for a job."""
+        return cls(key, {"judge": judge, "key": key, "for_job": job_id}, job_id)
+
+
+@dataclass(frozen=True)
 class _Sending:
     """A create sent whose answer has not arrived: what an interrupt needs to look it up."""
 
-    job: Job
+    subject: Subject
     model: ModelRuntime
     model_input: Mapping[str, Any]
     sent_iso: str
@@ -127,8 +151,8 @@ class Execution:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _canceled: set[str] = field(default_factory=set)
     _creating: set[str] = field(default_factory=set)  # jobs whose create request is out, id not known yet
-    _sending: dict[str, _Sending] = field(default_factory=dict)  # by job id
-    _abandoned: set[str] = field(default_factory=set)  # job ids
+    _sending: dict[str, _Sending] = field(default_factory=dict)  # by subject key
+    _abandoned: set[str] = field(default_factory=set)  # subject keys
 
     def run_job(
         self, job: Job, model: ModelRuntime, pickup: Pickup | None = None, tries: int = 0
@@ -150,12 +174,14 @@ class Execution:
     def _run_job(self, job: Job, model: ModelRuntime, pickup: Pickup | None, tracker: _Tracker) -> JobResult:
         started = self.clock.monotonic()
         tracker.started_iso, tracker.started = utc_now_iso(), started
+        subject = Subject.of_job(job)
         try:
             if pickup is not None and model.backend.can_find_created:
-                adopted = self._adopt(job, model, pickup, started + self.timeout_s, tracker)
+                adopted = self._adopt(subject, model, pickup, started + self.timeout_s, tracker)
                 tracker.picked_up = [adopted] if adopted is not None else []
                 tracker.refetched = adopted.id if adopted is not None and pickup.refetch else ""
-            prediction = self._run_attempts(job, model, started + self.timeout_s, tracker)
+            deadline = started + self.timeout_s
+            prediction = self._run_attempts(subject, model, job.input, job.files, deadline, tracker)
             if prediction.status == "canceled":
                 reason = INTERRUPTED if self.stop.is_set() else prediction.error or "canceled"
                 return self._result(job, model, tracker, started, "canceled", prediction, reason)
@@ -174,28 +200,109 @@ class Execution:
         except Exception as error:  # e.g. an output file it cannot write: this job fails, the run goes on
             return self._result(job, model, tracker, started, "failed", tracker.last, _internal(error))
 
-    def _run_attempts(self, job: Job, model: ModelRuntime, deadline: float, tracker: _Tracker) -> Prediction:
-        model_input = dict(job.input)
-        for name, found in job.files.items():
+    def run_prediction(
+        self,
+        subject: Subject,
+        model: ModelRuntime,
+        values: Mapping[str, Any],
+        files: Mapping[str, FileInput],
+        pickup: Pickup | None = None,
+        tries: int = 0,
+    ) -> JudgeRecord:
+        """Make a prediction that is no job's own (a judge's) to its end, and journal how it ended.
+
+        Like `run_job` but nothing is downloaded; never raises for the prediction's failure.
+        """
+        tracker = _Tracker(started_iso=utc_now_iso(), attempts=tries, started=self.clock.monotonic())
+        try:
+            with model.slots if model.slots is not None else contextlib.nullcontext():
+                record = self._run_prediction(subject, model, values, files, pickup, tracker)
+        except _Abandoned:  # an interrupt looked its create up and journaled what it found
+            return self._record(model, tracker, "canceled", None, INTERRUPTED)
+        except Exception as error:  # the last guard: a surprise fails this prediction, never the run
+            record = self._record(model, tracker, "failed", tracker.last, _internal(error))
+        self.folder.journal("finished", **subject.marks, result=record.to_journal())
+        return record
+
+    def _run_prediction(
+        self,
+        subject: Subject,
+        model: ModelRuntime,
+        values: Mapping[str, Any],
+        files: Mapping[str, FileInput],
+        pickup: Pickup | None,
+        tracker: _Tracker,
+    ) -> JudgeRecord:
+        tracker.started_iso, tracker.started = utc_now_iso(), self.clock.monotonic()
+        deadline = tracker.started + self.timeout_s
+        try:
+            if pickup is not None and model.backend.can_find_created:
+                adopted = self._adopt(subject, model, pickup, deadline, tracker)
+                tracker.picked_up = [adopted] if adopted is not None else []
+            prediction = self._run_attempts(subject, model, values, files, deadline, tracker)
+            if prediction.status == "canceled":
+                reason = INTERRUPTED if self.stop.is_set() else prediction.error or "canceled"
+                return self._record(model, tracker, "canceled", prediction, reason)
+            return self._record(model, tracker, "succeeded", prediction, "")
+        except _Stopped as stopped:
+            return self._record(model, tracker, "canceled", stopped.prediction, stopped.reason)
+        except ModelFailed as failed:
+            return self._record(model, tracker, "failed", tracker.last, str(failed))
+        except (BackendError, _Fatal) as error:
+            return self._record(model, tracker, "failed", tracker.last, str(error))
+
+    def _record(
+        self,
+        model: ModelRuntime,
+        tracker: _Tracker,
+        status: FinalStatus,
+        prediction: Prediction | None,
+        error: str,
+    ) -> JudgeRecord:
+        output = prediction.output if prediction is not None and status == "succeeded" else None
+        return JudgeRecord(
+            status=status,
+            reply=reply_of(output, model.schema.output == "iterator"),
+            error=error,
+            attempts=tracker.attempts,
+            prediction_id=prediction.id if prediction else tracker.prediction_id,
+            version=(prediction.version if prediction and prediction.version else model.version) or "",
+            created_at=to_utc_iso(prediction.created_at if prediction else None) or tracker.started_iso,
+            completed_at=to_utc_iso(prediction.completed_at if prediction else None) or utc_now_iso(),
+            predict_time=prediction.predict_time if prediction else None,
+            wall_time=self.clock.monotonic() - tracker.started,
+        )
+
+    def _run_attempts(
+        self,
+        subject: Subject,
+        model: ModelRuntime,
+        values: Mapping[str, Any],
+        files: Mapping[str, FileInput],
+        deadline: float,
+        tracker: _Tracker,
+    ) -> Prediction:
+        model_input = dict(values)
+        for name, found in files.items():
             if isinstance(found, Path):
                 model_input[name] = model.uploads.value_for(found)
             else:  # a list of files: each local one replaced by its uploaded value, in place
                 model_input[name] = [model.uploads.value_for(i) if isinstance(i, Path) else i for i in found]
         prediction: Prediction = self.policy.predictions(deadline)(
-            self._attempt, job, model, model_input, deadline, tracker
+            self._attempt, subject, model, model_input, deadline, tracker
         )
         return prediction
 
     def _attempt(
         self,
-        job: Job,
+        subject: Subject,
         model: ModelRuntime,
         model_input: Mapping[str, Any],
         deadline: float,
         tracker: _Tracker,
     ) -> Prediction:
         if tracker.picked_up:
-            return self._finish_prediction(job, model, tracker.picked_up.pop(), deadline, tracker)
+            return self._finish_prediction(subject, model, tracker.picked_up.pop(), deadline, tracker)
         if self.stop.is_set():
             raise _Stopped(None, INTERRUPTED)
         if not self.creates.acquire(deadline, self.stop):
@@ -206,20 +313,20 @@ class Execution:
         created_iso = utc_now_iso()
         # For hosted models the exact input is journaled, so a resume can find a create whose answer was lost.
         sent = {"input": dict(model_input)} if model.backend.can_find_created else {}
-        self.folder.journal("creating", job_id=job.job_id, attempt=tracker.attempts, **sent)
+        self.folder.journal("creating", **subject.marks, attempt=tracker.attempts, **sent)
         with self._lock:
             if self.stop.is_set():
                 raise _Stopped(None, INTERRUPTED)
-            self._sending[job.job_id] = _Sending(job, model, dict(model_input), created_iso, tracker)
+            self._sending[subject.key] = _Sending(subject, model, dict(model_input), created_iso, tracker)
 
         def on_created(prediction_id: str) -> None:
             with self._lock:
-                if job.job_id in self._abandoned:  # an interrupt already looked this create up
+                if subject.key in self._abandoned:  # an interrupt already looked this create up
                     raise _Abandoned
-                self._sending.pop(job.job_id, None)
-                self.in_flight[job.job_id] = (model.backend, prediction_id)
+                self._sending.pop(subject.key, None)
+                self.in_flight[subject.key] = (model.backend, prediction_id)
             tracker.prediction_id = prediction_id
-            self.folder.journal("created", job_id=job.job_id, prediction_id=prediction_id)
+            self.folder.journal("created", **subject.marks, prediction_id=prediction_id)
             if self.stop.is_set():  # interrupted while this create was waiting or in flight
                 raise _Stopped(None, INTERRUPTED)
 
@@ -227,15 +334,15 @@ class Execution:
             try:
                 time_left_s = deadline - self.clock.monotonic()
                 with self._lock:
-                    self._creating.add(job.job_id)
+                    self._creating.add(subject.key)
                 try:
                     prediction = model.backend.create(model_input, on_created, time_left_s)
                 finally:
                     with self._lock:
-                        self._creating.discard(job.job_id)
+                        self._creating.discard(subject.key)
             except Throttled as throttled:
                 tracker.attempts -= 1  # a 429 is a wait, not a try
-                self.folder.journal("throttled", job_id=job.job_id)  # nor after a resume
+                self.folder.journal("throttled", **subject.marks)  # nor after a resume
                 self.creates.pause(throttled.retry_after_s or 1.0)
                 raise
             except Unreachable as lost:
@@ -257,26 +364,31 @@ class Execution:
             prediction = self._settle(model.backend, tracker.prediction_id, None)
         finally:
             with self._lock:
-                self._sending.pop(job.job_id, None)
-        return self._finish_prediction(job, model, prediction, deadline, tracker)
+                self._sending.pop(subject.key, None)
+        return self._finish_prediction(subject, model, prediction, deadline, tracker)
 
     def _finish_prediction(
-        self, job: Job, model: ModelRuntime, prediction: Prediction, deadline: float, tracker: _Tracker
+        self,
+        subject: Subject,
+        model: ModelRuntime,
+        prediction: Prediction,
+        deadline: float,
+        tracker: _Tracker,
     ) -> Prediction:
         with self._lock:
-            self.in_flight[job.job_id] = (model.backend, prediction.id)
+            self.in_flight[subject.key] = (model.backend, prediction.id)
         tracker.prediction_id = prediction.id
         try:
             prediction = self._wait(model, prediction, deadline, tracker)
         finally:
             with self._lock:
-                self.in_flight.pop(job.job_id, None)
+                self.in_flight.pop(subject.key, None)
         if prediction.status == "failed":
             raise ModelFailed(prediction.error or "the prediction failed without an error message")
         return prediction
 
     def _adopt(
-        self, job: Job, model: ModelRuntime, pickup: Pickup, deadline: float, tracker: _Tracker
+        self, subject: Subject, model: ModelRuntime, pickup: Pickup, deadline: float, tracker: _Tracker
     ) -> Prediction | None:
         """Find the prediction a stopped run created for this job; None if it never was created.
 
@@ -288,7 +400,7 @@ class Execution:
                 return None
             found = self._look_up_sent(model, pickup.sent_input, pickup.creating_time, deadline)
             if found is not None:
-                self.folder.journal("created", job_id=job.job_id, prediction_id=found.id)
+                self.folder.journal("created", **subject.marks, prediction_id=found.id)
             return found
         try:
             prediction: Prediction = self.policy.until(deadline)(model.backend.get, pickup.prediction_id)
@@ -434,8 +546,9 @@ class Execution:
         prediction is looked up by its input instead: one still running is canceled and its result
         (`canceled`, `interrupted`) returned for recording; one that has ended gets its id journaled,
         for `--resume` to adopt; one not listed yet is left to the resume's own lookup (the journal
-        holds the intent). The worker threads still waiting write nothing more. Returns the job ids
-        abandoned and the results to record.
+        holds the intent). The worker threads still waiting write nothing more. Returns the ids of
+        the jobs whose workers were abandoned and the results to record (a judge's prediction that is
+        canceled is journaled here: its job's result is not waited for).
         """
         with self._lock:
             sending, self._sending = self._sending, {}
@@ -447,23 +560,27 @@ class Execution:
             finds = list(pool.map(lambda sent: self._find_abandoned(sent, deadline), sending.values()))
         results: list[JobResult] = []
         adopted: set[str] = set()
-        for (job_id, sent), found in zip(sending.items(), finds):
+        for sent, found in zip(sending.values(), finds):
             if found is None or found.id in adopted:  # a repeat with the same input took that one
                 continue
             adopted.add(found.id)
             sent.tracker.prediction_id = found.id
-            self.folder.journal("created", job_id=job_id, prediction_id=found.id)
+            self.folder.journal("created", **sent.subject.marks, prediction_id=found.id)
             if found.is_terminal:
                 continue
             try:
                 self._settle(sent.model.backend, found.id, found)
             except _Stopped as stopped:
-                job, model, tracker = sent.job, sent.model, sent.tracker
+                job, model, tracker = sent.subject.job, sent.model, sent.tracker
                 prediction = stopped.prediction or found
+                if job is None:
+                    record = self._record(model, tracker, "canceled", prediction, INTERRUPTED)
+                    self.folder.journal("finished", **sent.subject.marks, result=record.to_journal())
+                    continue
                 results.append(
                     self._result(job, model, tracker, tracker.started, "canceled", prediction, INTERRUPTED)
                 )
-        return set(sending), results
+        return {sent.subject.owner for sent in sending.values()}, results
 
     def _find_abandoned(self, sent: _Sending, deadline: float) -> Prediction | None:
         if not sent.model.backend.can_find_created or self.clock.monotonic() >= deadline:

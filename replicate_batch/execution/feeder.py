@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from ..jobs import Job
@@ -29,19 +29,21 @@ def feed_jobs(
     concurrency: int,
     state: JournalState | None,
     score: ScoreStep | None = None,
+    first: Iterable[tuple[str, Callable[[], None]]] = (),
 ) -> tuple[bool, bool, bool]:
     """Feed jobs to the pool, at most `concurrency` queued beyond those running.
 
     Returns (interrupted, predictions left running, worker threads left behind): a first Ctrl-C
     cancels what runs and waits a little for it (creates still waiting for their answer are looked
-    up instead), a second one leaves it. `score` runs in the worker, right after the job.
+    up instead), a second one leaves it. `score` runs in the worker, right after the job. `first`
+    are (job id, task) that record nothing (judging the results a resume keeps), fed before the jobs.
     """
-    pending: set[Future[JobResult]] = set()
-    job_ids: dict[Future[JobResult], str] = {}
+    pending: set[Future[JobResult | None]] = set()
+    job_ids: dict[Future[JobResult | None], str] = {}
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
     interrupted = hard = left = False
 
-    def collect(done: set[Future[JobResult]]) -> None:
+    def collect(done: set[Future[JobResult | None]]) -> None:
         escaped: BaseException | None = None  # raised once every other finished job is recorded
         for future in done:
             job_ids.pop(future, None)
@@ -51,16 +53,27 @@ def feed_jobs(
                 escaped = escaped or error
                 continue
             result = future.result()
+            if result is None:  # a task of `first`
+                continue
             folder.record(result)
             progress.add(result, execution.count_in_flight())
         if escaped is not None:
             raise escaped
 
+    def make_room() -> None:
+        nonlocal pending
+        while len(pending) >= 2 * concurrency:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            collect(done)
+
     try:
+        for job_id, task in first:
+            make_room()
+            future: Future[JobResult | None] = pool.submit(_task, task)
+            job_ids[future] = job_id
+            pending.add(future)
         for job in jobs:
-            while len(pending) >= 2 * concurrency:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                collect(done)
+            make_room()
             pickup = state.pickups.get(job.job_id) if state else None
             tries = state.tries.get(job.job_id, 0) if state else 0
             future = pool.submit(_run, execution, score, job, runtimes[job.model], pickup, tries)
@@ -99,7 +112,13 @@ def _run(
     runtime: ModelRuntime,
     pickup: Pickup | None,
     tries: int,
-) -> JobResult:
+) -> JobResult | None:
     """A worker's task: run the job, then score it (python scorers run in parallel this way)."""
     result = execution.run_job(job, runtime, pickup, tries)
     return result if score is None else score(result, job)
+
+
+def _task(task: Callable[[], None]) -> JobResult | None:
+    """A worker's task of `first`: it records nothing."""
+    task()
+    return None

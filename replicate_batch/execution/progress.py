@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tqdm import tqdm
 
 from ..clock import Clock
 from ..reports.stats import ModelStats, StatsTally
 from ..runfolder.results import JobResult
+
+if TYPE_CHECKING:
+    from .judging import JudgeStats
 
 PLAIN_EVERY_S = 5.0
 
@@ -26,8 +29,10 @@ class Progress:
         clock: Clock,
         stream: TextIO | None = None,
         models: list[str] | None = None,
+        judging: Callable[[], tuple[int, int]] | None = None,
     ) -> None:
         self.stream = stream or sys.stderr
+        self.judging = judging  # (judge predictions ended, expected): counted apart from the jobs
         self.total = total
         self.quiet = quiet
         self.clock = clock
@@ -45,8 +50,13 @@ class Progress:
         self.tally.count(result.model, result.status, result.wall_time, result.predict_time, result.metrics)
         self.done += 1
         self.failed += result.status != "succeeded"
+        judging = ""
+        if self.judging is not None:
+            judged, expected = self.judging()
+            judging = f"judging {judged}/{expected}"
         if self._bar is not None:
-            self._bar.set_postfix_str(f"failed={self.failed} in_flight={in_flight}", refresh=False)
+            postfix = f"failed={self.failed} in_flight={in_flight}" + (f" {judging}" if judging else "")
+            self._bar.set_postfix_str(postfix, refresh=False)
             self._bar.update(1)
             return
         now = self.clock.monotonic()
@@ -57,7 +67,8 @@ class Progress:
             eta = (self.total - self.done) / rate if rate else 0.0
             print(
                 f"{self.done}/{self.total} done, {self.failed} failed, {in_flight} in flight, "
-                f"{rate:.2f}/s, ETA {eta:.0f}s",
+                + (f"{judging}, " if judging else "")
+                + f"{rate:.2f}/s, ETA {eta:.0f}s",
                 file=self.stream,
                 flush=True,
             )
@@ -85,6 +96,16 @@ def summary_table(stats: Sequence[ModelStats], scores: Mapping[str, Mapping[str,
     for s in stats if len(stats) > 2 else stats[:-1]:
         cells = ("" if s.model == "total" else column.get(s.model, "-") for column in scores.values())
         lines.append((*_line(s, tokens), *cells))
+    return fixed_width(lines)
+
+
+def judge_table(stats: Sequence[JudgeStats]) -> str:
+    """One line per judge scorer: its predictions, the failed ones, the jobs judged by a reply already
+    known, and the predictions' model time (`JudgeStats`)."""
+    lines: list[tuple[str, ...]] = [("judge", "predictions", "failed", "reused", "predict_s")]
+    lines += [
+        (s.scorer, str(s.predictions), str(s.failed), str(s.reused), f"{s.predict_s:.2f}") for s in stats
+    ]
     return fixed_width(lines)
 
 

@@ -11,6 +11,9 @@ The journal is append-only, one JSON object per line, flushed per line:
   prediction again by id rather than creating it.
 - `finished`: the job's result (the `results.csv` row, as JSON).
 
+A judge's prediction has the same events with a `judge` marker and its `key` instead of a `job_id`
+(judgements.py); they are read into `JournalState.judges`.
+
 A `kill -9` can cut the last line short; a line that does not parse is ignored.
 """
 
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .judgements import JudgeRecord
 from .results import JobResult
 
 JOURNAL_NAME = "journal.jsonl"
@@ -40,6 +44,41 @@ class Pickup:
 
 
 @dataclass
+class JudgeJournal:
+    """Per judge prediction key, the reply to reuse and any prediction in flight, as the journal tells it."""
+
+    replies: dict[str, JudgeRecord] = field(default_factory=dict)  # succeeded ones only
+    pickups: dict[str, Pickup] = field(default_factory=dict)
+    tries: dict[str, int] = field(default_factory=dict)  # creates sent since the key's last record
+
+    def add(self, event: Mapping[str, Any]) -> None:
+        """Take one journal event that carries a `judge` marker."""
+        kind, key = event.get("event"), str(event.get("key", ""))
+        if not key:
+            return
+        if kind == "creating":
+            self.tries[key] = self.tries.get(key, 0) + 1
+            self.pickups[key] = Pickup(None, str(event.get("time", "")), event.get("input"))
+        elif kind == "throttled" and self.tries.get(key):
+            self.tries[key] -= 1
+        elif kind == "created" and key in self.pickups:
+            previous = self.pickups[key]
+            self.pickups[key] = Pickup(
+                str(event["prediction_id"]), previous.creating_time, previous.sent_input
+            )
+        elif kind == "finished":
+            record = JudgeRecord.from_journal(event.get("result"))
+            if record is None:
+                return
+            if record.succeeded:
+                self.replies[key] = record
+            self.tries.pop(key, None)
+            pickup = self.pickups.pop(key, None)
+            if pickup is not None and pickup.prediction_id is None and not record.prediction_id:
+                self.pickups[key] = pickup  # the last create's fate is unknown: look it up first
+
+
+@dataclass
 class JournalState:
     """Per job, the latest result and any prediction in flight, as the journal tells it."""
 
@@ -47,6 +86,7 @@ class JournalState:
     results: dict[str, JobResult] = field(default_factory=dict)
     pickups: dict[str, Pickup] = field(default_factory=dict)
     tries: dict[str, int] = field(default_factory=dict)  # creates sent since the job's last result
+    judges: JudgeJournal = field(default_factory=JudgeJournal)
 
     @property
     def spec_hash(self) -> str | None:
@@ -78,6 +118,9 @@ def read_journal(run_dir: Path) -> JournalState:
     """Replay a run folder's journal."""
     state = JournalState()
     for event in journal_events(run_dir):
+        if "judge" in event:
+            state.judges.add(event)
+            continue
         kind, job_id = event.get("event"), str(event.get("job_id", ""))
         if kind == "run" and event.get("spec_hash"):
             state.spec_hashes.append(str(event["spec_hash"]))
@@ -116,3 +159,12 @@ def read_journal(run_dir: Path) -> JournalState:
                 state.pickups[job_id] = pickup
                 state.tries[job_id] = result.attempts
     return state
+
+
+def read_judge_journal(run_dir: Path) -> JudgeJournal:
+    """Only the judge predictions of a run folder's journal (what `rescore` reuses)."""
+    judges = JudgeJournal()
+    for event in journal_events(run_dir):
+        if "judge" in event:
+            judges.add(event)
+    return judges

@@ -60,6 +60,7 @@ class Manifest:
     scores: dict[str, Any] | None = None
     scores_by: dict[str, Any] | None = None  # {group field: {value: {model: {scorer: {...}}}}}
     rescored_at: list[str] = field(default_factory=list)  # each `rescore` of the finished run
+    judges: list[dict[str, Any]] | None = None  # [{scorer, model_ref, version}]: each judge's model
     extra: dict[str, Any] = field(default_factory=dict)
 
     # Written even when None, as every manifest always had them.
@@ -109,6 +110,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "versions": dict,
     "merged_from": list,
     "models_per_shard": list,
+    "judges": list,
     "scores": dict,
     "scores_by": dict,
     "rescored_at": list,

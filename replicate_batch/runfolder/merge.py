@@ -85,6 +85,9 @@ def _merge(run_dirs: Sequence[Path], into: Path) -> Path:
             jobs=len(best),
             status="merged",
             shard=None,
+            scores=None,  # one shard's: `merge` (the command) scores the merged run again
+            scores_by=None,
+            rescored_at=[],
         )
         if len({tuple(m.models) for m in manifests}) > 1:
             merged.models_per_shard = [[model.to_json() for model in m.models] for m in manifests]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -83,6 +84,14 @@ class JobResult:
     # The prediction's output was a JSON value other than text: `output` is its JSON, and python
     # scorers get it parsed (`output_value`), the same in a run and in `rescore`.
     output_json: bool = False
+
+    def with_scores(self, scores: tuple[ScoreCell, ...]) -> JobResult:
+        """The same result with these scores."""
+        # A copy with one field set rather than `dataclasses.replace`, which re-runs the frozen
+        # `__init__` over every field: this runs once per job, in the workers, under the GIL.
+        scored = copy.copy(self)
+        object.__setattr__(scored, "scores", scores)
+        return scored
 
     @property
     def output_value(self) -> Any:

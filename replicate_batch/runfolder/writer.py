@@ -194,8 +194,9 @@ class RunFolder:
         self.rewrite_results(results)
 
     def open_journal(self) -> None:
-        """Open `journal.jsonl` for appending (`open` does; `rescore` appends its one event)."""
-        self._journal = open(self.path / JOURNAL_NAME, "a", encoding="utf-8", errors=UNENCODABLE)
+        """Open `journal.jsonl` for appending (`open` does; `rescore` appends its events); once."""
+        if self._journal is None:
+            self._journal = open(self.path / JOURNAL_NAME, "a", encoding="utf-8", errors=UNENCODABLE)
 
     def rewrite_results(self, results: Iterable[JobResult]) -> None:
         """Replace `results.csv` atomically with these results (counts and the tally follow).

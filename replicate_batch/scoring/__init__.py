@@ -32,7 +32,9 @@ How the runner does call it: `check_scoring` (checks.py) in the preflight, for `
 in the worker thread that ran the job (and the results kept by `--resume`, and every result in
 `rescore`), its `ScoreBoard` is the run folder's tally (the aggregates of what results.csv holds),
 and its `outcome()` gives the manifest's `scores` / `scores_by`, the gates not met and the summary.
-A judge will plug in at `JobScoring.judge`; until then `checks.unwired_judges` refuses judges.
+Judges are scored by the step `JobScoring` is given (`execution.judging.Judging.step`): their
+models are checked and started with the spec's (`judge_models.py`), their predictions made by the
+same executor.
 """
 
 from .board import ScoreBoard

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from ..runfolder.results import JobResult
+from ..runfolder.results import JobResult, ScoreCell
 from .fields import as_text
 from .scorer import AnyScorer, applies_to, is_binary
 from .statistics import Aggregate, RowIndex, ScoreAccumulator
@@ -29,12 +29,12 @@ class _Accumulators:
         self.rows = RowIndex()  # shared by this set's accumulators: each keeps only arrays
         self.by_model: dict[str, list[tuple[str, ScoreAccumulator]]] = {}
 
-    def add(self, result: JobResult, given: Mapping[str, float | None]) -> None:
-        accumulators = self.by_model.get(result.model)
+    def add(self, model: str, row_id: str, given: Mapping[str, float | None]) -> None:
+        accumulators = self.by_model.get(model)
         if accumulators is None:
-            accumulators = self.by_model[result.model] = self.board.start(result.model, self.rows)
+            accumulators = self.by_model[model] = self.board.start(model, self.rows)
         for name, accumulator in accumulators:
-            accumulator.add(result.row_id, given.get(name))
+            accumulator.add(row_id, given.get(name))
 
     def aggregates(self) -> Aggregates:
         found: Aggregates = {}
@@ -69,16 +69,22 @@ class ScoreBoard:
 
     def add(self, result: JobResult) -> None:
         """One job's result (its scores, or none when it did not succeed)."""
+        self.add_scores(result.model, result.row_id, result.metadata, result.scores)
+
+    def add_scores(
+        self, model: str, row_id: str, metadata: Mapping[str, Any], scores: Sequence[ScoreCell]
+    ) -> None:
+        """One job of `model` and row `row_id`, with its scores (`rescore` has no JobResult to give)."""
         if not self.scorers:
             return
-        given = {name: value for name, value, _ in result.scores}
-        self._all.add(result, given)
+        given = {name: value for name, value, _ in scores}
+        self._all.add(model, row_id, given)
         for field in self.group_by:
-            key = (field, group_value(result.metadata.get(field)))
+            key = (field, group_value(metadata.get(field)))
             group = self._groups.get(key)
             if group is None:
                 group = self._groups[key] = _Accumulators(self)
-            group.add(result, given)
+            group.add(model, row_id, given)
 
     def start(self, model: str, rows: RowIndex) -> list[tuple[str, ScoreAccumulator]]:
         """New accumulators for a model: one per scorer that applies to it, in spec order."""

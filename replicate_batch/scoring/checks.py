@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,20 +30,8 @@ def check_scoring(
         row_fields=[*value_names, *metadata_names],
         source=source,
     )
-    problems += unwired_judges(scorers, source)
     problems += group_by_problems(group_by, metadata_names, source)
     return (checked if not problems else ()), problems
-
-
-def unwired_judges(scorers: Any, source: str) -> list[Problem]:
-    """Judges cannot run yet: each `judge:` item is a problem. The one place that says so; it goes
-    when issue 14 makes `JobScoring.judge` run the judge's prediction."""
-    items = scorers if isinstance(scorers, list) else []
-    return [
-        Problem(source, f"scorers[{index}].judge", "judge scorers are not wired into runs yet (issue 14)")
-        for index, item in enumerate(items)
-        if isinstance(item, Mapping) and "judge" in item
-    ]
 
 
 def group_by_problems(group_by: Sequence[str], metadata_names: Sequence[str], source: str) -> list[Problem]:

@@ -16,10 +16,17 @@ class Missing(enum.Enum):
 MISSING: Final = Missing.MISSING
 
 
+# What a text `json.loads` reads can start with (after JSON's whitespace): most outputs are prose, and
+# turning them away here costs far less than the exception would.
+_JSON_STARTS = frozenset('{["-0123456789tfnNI')
+
+
 def json_of(output_value: Any) -> Any:
     """An output as JSON: a parsed value as is, text parsed as JSON, or MISSING when the text is not JSON."""
     if not isinstance(output_value, str):
         return output_value
+    if output_value.lstrip(" \t\n\r")[:1] not in _JSON_STARTS:
+        return MISSING
     try:
         return json.loads(output_value)
     except ValueError:  # JSONDecodeError, and numbers too long to convert

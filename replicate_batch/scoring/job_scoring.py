@@ -3,13 +3,13 @@
 `JobScoring` holds a run's checked scorers and gives a finished `JobResult` its scores. A run calls
 it in the worker thread that ran the job (so python scorers run in parallel), `--resume` on the
 results it keeps, and `rescore` on every result of a finished run: the same scorers see the same
-facts in all three. Judges, scorers that need a prediction of their own, plug in at `judge`.
+facts in all three. Judges, scorers that need a prediction of their own, are scored by the `judge`
+step the runner gives (`execution.judging`: the judge's prediction through the executor).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,17 @@ from .judge import Judge
 from .score import Score, unscored
 from .scorer import AnyScorer, applies_to, score_facts
 
+JudgeStep = Callable[[Judge, JobFacts, JobResult], Score]
+"""A judge's score for a succeeded job (its facts and its result): what runs the judge's prediction."""
+
 
 class JobScoring:
     """A run's scorers, ready to score finished jobs; safe to call from worker threads."""
 
-    def __init__(self, scorers: Sequence[AnyScorer], run_dir: Path) -> None:
+    def __init__(self, scorers: Sequence[AnyScorer], run_dir: Path, judge: JudgeStep | None = None) -> None:
         self.scorers = tuple(scorers)
         self.run_dir = run_dir  # output files are scored where the run folder keeps them
+        self.judge_step = judge
         self._by_model: dict[str, tuple[AnyScorer, ...]] = {}
 
     @property
@@ -46,10 +50,29 @@ class JobScoring:
         `row` is the job's row as scorers see it (`row_fields`). Never raises for a scorer's mistake:
         it becomes the job's note.
         """
+        scores = self.scores(result, row)
+        return result if scores == result.scores else result.with_scores(scores)
+
+    def scores(self, result: JobResult, row: Mapping[str, Any]) -> tuple[ScoreCell, ...]:
+        """The scores `score` gives the result, alone."""
         scorers = self.applying(result.model) if result.status == "succeeded" else ()
         if not scorers:
-            return replace(result, scores=()) if result.scores else result
-        facts = JobFacts.of(
+            return ()
+        facts = self._facts(result, row)
+        return tuple(self._cell(scorer, facts, result) for scorer in scorers)
+
+    def judge_all(self, result: JobResult, row: Mapping[str, Any]) -> None:
+        """Ask the judges that apply to a succeeded result (`rescore` does, ahead of scoring it)."""
+        if result.status != "succeeded":
+            return
+        judges = [scorer for scorer in self.applying(result.model) if isinstance(scorer, Judge)]
+        if judges:
+            facts = self._facts(result, row)
+            for judge in judges:
+                self._cell(judge, facts, result)
+
+    def _facts(self, result: JobResult, row: Mapping[str, Any]) -> JobFacts:
+        return JobFacts.of(
             output_text=result.output,
             output_value=result.output_value,
             row=row,
@@ -57,7 +80,6 @@ class JobScoring:
             files=[self.run_dir / name for name in result.files],
             model=result.model,
         )
-        return replace(result, scores=tuple(self._cell(scorer, facts, result) for scorer in scorers))
 
     def _cell(self, scorer: AnyScorer, facts: JobFacts, result: JobResult) -> ScoreCell:
         try:
@@ -70,8 +92,7 @@ class JobScoring:
         return scorer.name, score.value, score.note
 
     def judge(self, judge: Judge, facts: JobFacts, result: JobResult) -> Score:
-        """A judge's score for one job: the hook where judges run their prediction (issue 14).
-
-        The preflight refuses judge scorers until this runs them (`scoring.checks.unwired_judges`).
-        """
-        raise NotImplementedError(f"{judge.place}: judges are not wired into runs yet")
+        """A judge's score for one job, by the judge step (without one, unscored: nothing can ask it)."""
+        if self.judge_step is None:
+            return unscored("the judge was not asked: no judge step")
+        return self.judge_step(judge, facts, result)

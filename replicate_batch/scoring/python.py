@@ -112,18 +112,21 @@ def _arguments(function: Callable[..., Any], name: str) -> tuple[str, ...]:
 
 def call_function(scorer: ScorerFunction, facts: JobFacts) -> Score:
     """The function's score for one job; anything it raises leaves the job unscored with the error."""
-    values: dict[str, Any] = {
-        "output": facts.value,
-        "row": dict(facts.row),
-        "input": dict(facts.input),
-        "files": list(facts.files),
-        "model": facts.model,
-    }
     try:
-        result = scorer.function(**{name: values[name] for name in scorer.arguments})
+        result = scorer.function(**{name: _ARGUMENT[name](facts) for name in scorer.arguments})
     except (Exception, SystemExit) as error:
         return unscored(f"{type(error).__name__}: {error}")
     return score_of(result)
+
+
+# Each argument made only when the function names it: copies, so a function cannot change the job.
+_ARGUMENT: dict[str, Callable[[JobFacts], Any]] = {
+    "output": lambda facts: facts.value,
+    "row": lambda facts: dict(facts.row),
+    "input": lambda facts: dict(facts.input),
+    "files": lambda facts: list(facts.files),
+    "model": lambda facts: facts.model,
+}
 
 
 def score_of(result: Any) -> Score:

@@ -17,7 +17,7 @@ from ..runfolder.manifest import Manifest
 from ..runfolder.results import JobResult
 from .board import Aggregates, GroupAggregates, ScoreBoard, gate_failures, scores_by_json, scores_json
 from .facts import RowLike, row_fields
-from .job_scoring import JobScoring
+from .job_scoring import JobScoring, JudgeStep
 from .scorer import AnyScorer
 from .summary import scored_summary
 
@@ -42,9 +42,10 @@ class RunScoring:
         models: Sequence[str],
         repeat: int,
         group_by: Sequence[str] = (),
+        judge: JudgeStep | None = None,
     ) -> None:
         self.scorers = tuple(scorers)
-        self.jobs = JobScoring(scorers, run_dir)
+        self.jobs = JobScoring(scorers, run_dir, judge)
         self.board = ScoreBoard(scorers, models=models, repeat=repeat, group_by=group_by)
 
     @property
@@ -55,6 +56,10 @@ class RunScoring:
     def score(self, result: JobResult, row: RowLike | Mapping[str, Any]) -> JobResult:
         """A finished job's result with its scores; `row` is the job's Row or its fields already read."""
         return self.jobs.score(result, row if isinstance(row, Mapping) else row_fields(row))
+
+    def judge(self, result: JobResult, row: RowLike | Mapping[str, Any]) -> None:
+        """Ask the judges of a succeeded result (what `score` then reads); `row` as for `score`."""
+        self.jobs.judge_all(result, row if isinstance(row, Mapping) else row_fields(row))
 
     def outcome(self) -> ScoringOutcome:
         """The aggregates so far and the gates they fail."""
