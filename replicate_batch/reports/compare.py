@@ -137,20 +137,28 @@ def _file_changes(
     return changes
 
 
-def _in_order(run: RunRecords) -> dict[str, dict[str, str]]:
-    """A run's jobs by id, in spec model order, then rows and labels in natural order (2 before 10)."""
+def _in_order(run: RunRecords, keys: dict[str, tuple[object, ...]]) -> dict[str, dict[str, str]]:
+    """A run's jobs by id, in spec model order, then rows and matrix values and repeats in natural order
+    (2 before 10); `keys` keeps the natural keys made, as row ids recur across models and runs."""
     models = {name: i for i, name in enumerate(run.model_names)}
 
+    def natural(text: str) -> tuple[object, ...]:
+        found = keys.get(text)
+        if found is None:
+            found = keys[text] = natural_key(text)
+        return found
+
     def key(record: Mapping[str, str]) -> tuple[object, ...]:
-        return (models[record["model"]], *natural_key(run.job_label(record)))
+        return models[record["model"]], natural(record["row_id"]), natural(run.job_variant(record))
 
     return {r["job_id"]: r for r in sorted(run.results, key=key)}
 
 
 def compare_runs(run_a: RunRecords, run_b: RunRecords) -> Comparison:
     """Match the two runs' jobs by `job_id` and find what changed."""
-    jobs_a = _in_order(run_a)
-    jobs_b = _in_order(run_b)
+    keys: dict[str, tuple[object, ...]] = {}
+    jobs_a = _in_order(run_a, keys)
+    jobs_b = _in_order(run_b, keys)
     new_failures: list[StatusChange] = []
     fixed: list[StatusChange] = []
     changed: list[OutputChange] = []

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..errors import NoRunsFound, NotARunFolder
 from ..runfolder.manifest import Manifest, read_manifest
 from ..runfolder.results import RESULTS_NAME
-from ..scoring.statistics.paired import holm_adjust, paired_p
+from ..scoring.statistics.paired import all_zero_one, holm_adjust, paired_p
 from .records import SCORE_PREFIX, natural_key, read_spec, results_header
 from .run_scores import (
     Group,
@@ -188,7 +188,7 @@ def step_changes(before: JobScores, after: JobScores) -> dict[Pair, Verdict]:
         a, b = [jobs_a[j] or 0.0 for j in common], [jobs_b[j] or 0.0 for j in common]
         # a p surely above SCREEN_P is never significant, and Holm adjusts the smaller p-values from
         # those smaller ones and the number of pairs alone: 1.0 stands in for it
-        p = 1.0 if surely_unchanged(a, b) else paired_p(*paired_scores(jobs_a, jobs_b, common))[0]
+        p = 1.0 if surely_unchanged(a, b) else paired_p(*paired_scores(jobs_a, jobs_b, sorted(common)))[0]
         tested.append((pair, p, math.fsum(y - x for x, y in zip(a, b))))
     adjusted = holm_adjust([p for _, p, _ in tested])
     return {
@@ -215,7 +215,7 @@ def surely_unchanged(a: Sequence[float], b: Sequence[float]) -> bool:
     standard error). 0/1 scores get McNemar's test, which is cheap, and are never screened.
     """
     diffs = [y - x for x, y in zip(a, b) if y != x]
-    if len(diffs) < SCREEN_PAIRS or all(v in (0, 1) for v in (*a, *b)):
+    if len(diffs) < SCREEN_PAIRS or all_zero_one(a, b):
         return False
     squares = math.fsum(d * d for d in diffs)
     largest = max(abs(d) for d in diffs)

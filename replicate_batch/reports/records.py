@@ -73,11 +73,15 @@ class RunRecords:
 
     def job_label(self, record: Mapping[str, str]) -> str:
         """How to name a job to a person: `model · row · seed=1 · repeat 2`."""
-        label = f"{record['model']} · {record['row_id']}"  # (called for every job of a run: kept lean)
+        return f"{record['model']} · {record['row_id']}{self.job_variant(record)}"
+
+    def job_variant(self, record: Mapping[str, str]) -> str:
+        """What tells a job from the others of its row and model: ` · seed=1 · repeat 2`, often empty."""
+        variant = ""  # (called for every job of a run: kept lean)
         if self.matrix_keys:
-            label += "".join(f" · {key}={value}" for key, value in self.matrix_values(record).items())
+            variant = "".join(f" · {key}={value}" for key, value in self.matrix_values(record).items())
         repeat = record.get("repeat", "0")
-        return label if repeat in ("", "0") else f"{label} · repeat {repeat}"
+        return variant if repeat in ("", "0") else f"{variant} · repeat {repeat}"
 
 
 def as_cell(value: Any) -> str:
@@ -154,7 +158,8 @@ _DIGITS = re.compile(r"(\d+)")
 
 def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
     """A sort key that puts `row 2` before `row 10`."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in _DIGITS.split(text))
+    # split on a captured group: the digit runs are the odd parts
+    return tuple((0, int(p), "") if i % 2 else (1, 0, p) for i, p in enumerate(_DIGITS.split(text)))
 
 
 def pretty_output(text: str) -> tuple[str, bool]:

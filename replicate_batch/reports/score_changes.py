@@ -124,28 +124,31 @@ def compare_scores(
         return models.get(pair[0], len(models)), scorers.get(pair[1], len(scorers))
 
     both = sorted(scores_a.pairs.keys() & scores_b.pairs.keys(), key=pair_order)
-    pairs, groups, flips = [], [], []
-    for model, scorer in both:
+    pairs, groups = [], []
+    changed: list[tuple[bool, float, int, int, str, float | None, float | None]] = []
+    end = len(position)
+    for index, (model, scorer) in enumerate(both):
         scored_a, scored_b = scores_a.jobs((model, scorer)), scores_b.jobs((model, scorer))
-        common = sorted(scored_a.keys() & scored_b.keys(), key=lambda j: position.get(j, len(position)))
+        common = sorted(scored_a.keys() & scored_b.keys())  # job id order, as the tests want
         only_a, only_b = len(scored_a) - len(common), len(scored_b) - len(common)
         pairs.append(_tested(model, scorer, None, common, scored_a, scored_b, only_a, only_b, seed))
         for name in fields:
-            values = scores_b.groups[name]
-            by_value: dict[str, list[str]] = {}
-            for job_id in common:
-                by_value.setdefault(values.get(job_id, ""), []).append(job_id)
-            for value in sorted(by_value, key=natural_key):
-                ids = by_value[value]
+            for value, ids in _by_value(common, scores_b.groups[name]):
                 groups.append(_tested(model, scorer, (name, value), ids, scored_a, scored_b, 0, 0, seed))
-        flips += [
-            ScoreFlip(
-                model, scorer, scored_a[job_id], scored_b[job_id], jobs_a[job_id], jobs_b[job_id], run_b
-            )
-            for job_id in common
-            if (scored_a[job_id] or 0.0) != (scored_b[job_id] or 0.0)
-        ]
-    flips.sort(key=lambda f: (f.change > 0, -abs(f.change)))  # stable: job order within a change
+        for job_id in common:
+            before, after = scored_a[job_id], scored_b[job_id]
+            change = (after or 0.0) - (before or 0.0)
+            if change:
+                changed.append(
+                    (change > 0, -abs(change), index, position.get(job_id, end), job_id, before, after)
+                )
+    # to worse first, bigger changes first, then by (model, scorer) and B's job order (tuples sort
+    # natively: a key function would cost more than the sort)
+    changed.sort()
+    flips = [
+        ScoreFlip(*both[index], before, after, jobs_a[job_id], jobs_b[job_id], run_b)
+        for _, _, index, _, job_id, before, after in changed
+    ]
     return ScoreChanges(
         pairs=_holm(pairs),
         groups=_holm(groups),
@@ -153,6 +156,14 @@ def compare_scores(
         only_b=sorted(scores_b.pairs.keys() - scores_a.pairs.keys(), key=pair_order),
         flips=flips,
     )
+
+
+def _by_value(job_ids: Sequence[str], values: Mapping[str, str]) -> list[tuple[str, list[str]]]:
+    """The jobs split by their value of a group field, values in natural order, jobs kept in order."""
+    by_value: dict[str, list[str]] = {}
+    for job_id in job_ids:
+        by_value.setdefault(values.get(job_id, ""), []).append(job_id)
+    return [(value, by_value[value]) for value in sorted(by_value, key=natural_key)]
 
 
 def _tested(
@@ -174,11 +185,11 @@ def _tested(
 
 
 def paired_scores(
-    jobs_a: Mapping[str, float | None], jobs_b: Mapping[str, float | None], job_ids: Iterable[str]
+    jobs_a: Mapping[str, float | None], jobs_b: Mapping[str, float | None], sorted_ids: Iterable[str]
 ) -> tuple[list[float], list[float]]:
-    """Both runs' scores of these jobs, unscored counting 0, in job id order (so `compare` and
-    `history` draw the same permutations and resamples for the same jobs)."""
-    ids = sorted(job_ids)
+    """Both runs' scores of these jobs, unscored counting 0; the ids in job id order (so `compare`
+    and `history` draw the same permutations and resamples for the same jobs)."""
+    ids = list(sorted_ids)
     return [jobs_a[j] or 0.0 for j in ids], [jobs_b[j] or 0.0 for j in ids]
 
 

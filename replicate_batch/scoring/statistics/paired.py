@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PairedResult",
+    "all_zero_one",
     "bootstrap_interval",
     "holm_adjust",
     "mcnemar_p",
@@ -202,9 +203,14 @@ def paired_p(
     if len(scores_a) != len(scores_b):
         raise ValueError(f"paired scores differ in length: {len(scores_a)} and {len(scores_b)}")
     a, b = _finite(scores_a), _finite(scores_b)
-    if all(v in (0, 1) for v in (*a, *b)):
+    if all_zero_one(a, b):
         return mcnemar_p(sum(x > y for x, y in zip(a, b)), sum(x < y for x, y in zip(a, b))), "mcnemar"
     return sign_flip_p(_differences(a, b), seed=seed), "permutation"
+
+
+def all_zero_one(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Whether every score of both runs is 0 or 1 (McNemar's case)."""
+    return set(a) <= {0, 1} and set(b) <= {0, 1}
 
 
 def _differences(a: Sequence[float], b: Sequence[float]) -> list[float]:
