@@ -17,9 +17,10 @@ by the input journaled before its create; one whose files the server deleted is 
 A judge's prediction goes through the same states (`run_prediction`), save downloading: the books
 and the journal name each prediction by its `Subject`, a job's own or a judge's for a job.
 
-Over 300 lines because these states share one lock and one set of books (`_sending`, `_creating`,
-`in_flight`, `_abandoned`); the interrupt path (`abandon_creates`, `cancel_in_flight`) is the part
-that could move out.
+Over 300 lines (about 700) because these states share one lock and one set of books (`_sending`,
+`_creating`, `in_flight`, `_abandoned`); the interrupt path (`abandon_creates`, `cancel_in_flight`)
+and the ends of a job's and a judge's prediction (`_finish` and `_result`, `run_prediction` and
+`_record`) are the parts that could move out.
 """
 
 from __future__ import annotations
