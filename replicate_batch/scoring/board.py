@@ -29,12 +29,14 @@ class _Accumulators:
         self.rows = RowIndex()  # shared by this set's accumulators: each keeps only arrays
         self.by_model: dict[str, list[tuple[str, ScoreAccumulator]]] = {}
 
-    def add(self, model: str, row_id: str, given: Mapping[str, float | None]) -> None:
+    def add(self, model: str, row_id: str, scores: Sequence[ScoreCell]) -> None:
         accumulators = self.by_model.get(model)
         if accumulators is None:
             accumulators = self.by_model[model] = self.board.start(model, self.rows)
+        number = self.rows.number(row_id)
+        given = {name: value for name, value, _ in scores}  # none for a job that did not succeed
         for name, accumulator in accumulators:
-            accumulator.add(row_id, given.get(name))
+            accumulator.add_at(number, given.get(name))
 
     def aggregates(self) -> Aggregates:
         found: Aggregates = {}
@@ -77,14 +79,13 @@ class ScoreBoard:
         """One job of `model` and row `row_id`, with its scores (`rescore` has no JobResult to give)."""
         if not self.scorers:
             return
-        given = {name: value for name, value, _ in scores}
-        self._all.add(model, row_id, given)
+        self._all.add(model, row_id, scores)
         for field in self.group_by:
             key = (field, group_value(metadata.get(field)))
             group = self._groups.get(key)
             if group is None:
                 group = self._groups[key] = _Accumulators(self)
-            group.add(model, row_id, given)
+            group.add(model, row_id, scores)
 
     def start(self, model: str, rows: RowIndex) -> list[tuple[str, ScoreAccumulator]]:
         """New accumulators for a model: one per scorer that applies to it, in spec order."""

@@ -96,12 +96,17 @@ class ScoreAccumulator:
 
     def add(self, row_key: Hashable, value: float | None) -> None:
         """One job of the row: its score, or None when unscored (failed, canceled, not readable, ...)."""
-        number = self._rows.number(row_key)
+        self.add_at(self._rows.number(row_key), value)
+
+    def add_at(self, number: int, value: float | None) -> None:
+        """`add` for a row already numbered by the shared RowIndex (once per job, not per scorer)."""
         if number >= len(self._counts):
-            grow = number + 1 - len(self._counts)
-            self._counts.extend(array("I", [0]) * grow)
+            # Grown by half again at least: an array made per new row cost more than the rest of `add`.
+            # Rows past the last one seen stay at count 0, which `result` leaves out.
+            grow = max(number + 1 - len(self._counts), len(self._counts) // 2, 64)
+            self._counts.frombytes(bytes(self._counts.itemsize * grow))
             if self.method == "bootstrap":
-                self._sums.extend(array("d", [0.0]) * grow)
+                self._sums.frombytes(bytes(self._sums.itemsize * grow))  # 0.0 is all zero bytes
         if not self._counts[number]:
             self._rows_seen += 1
         self._counts[number] += 1
@@ -121,7 +126,7 @@ class ScoreAccumulator:
         elif self._n:
             import numpy as np  # the bootstrap needs it anyway; arrays, not lists, for 100,000s of rows
 
-            counts = np.frombuffer(self._counts, dtype=np.uint32) if self._counts else np.zeros(0, np.uint32)
+            counts = np.frombuffer(self._counts, dtype=f"u{self._counts.itemsize}")
             present = counts > 0
             low, high = bootstrap_rows(np.frombuffer(self._sums, dtype=np.float64)[present], counts[present])
         return Aggregate(
