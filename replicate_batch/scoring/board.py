@@ -14,7 +14,7 @@ from typing import Any
 from ..runfolder.results import JobResult, ScoreCell
 from .fields import as_text
 from .scorer import AnyScorer, applies_to, is_binary
-from .statistics import Aggregate, RowIndex, ScoreAccumulator
+from .statistics import Aggregate, RowIndex, ScoreAccumulators
 
 # model -> scorer -> aggregate, in spec order; and group field -> value -> model -> scorer -> aggregate
 Aggregates = dict[str, dict[str, Aggregate]]
@@ -27,23 +27,22 @@ class _Accumulators:
     def __init__(self, board: ScoreBoard) -> None:
         self.board = board
         self.rows = RowIndex()  # shared by this set's accumulators: each keeps only arrays
-        self.by_model: dict[str, list[tuple[str, ScoreAccumulator]]] = {}
+        self.by_model: dict[str, tuple[tuple[str, ...], ScoreAccumulators]] = {}
 
     def add(self, model: str, row_id: str, scores: Sequence[ScoreCell]) -> None:
-        accumulators = self.by_model.get(model)
-        if accumulators is None:
-            accumulators = self.by_model[model] = self.board.start(model, self.rows)
-        number = self.rows.number(row_id)
+        found = self.by_model.get(model)
+        if found is None:
+            found = self.by_model[model] = self.board.start(model, self.rows)
+        names, accumulators = found
         given = {name: value for name, value, _ in scores}  # none for a job that did not succeed
-        for name, accumulator in accumulators:
-            accumulator.add_at(number, given.get(name))
+        accumulators.add_at(self.rows.number(row_id), [given.get(name) for name in names])
 
     def aggregates(self) -> Aggregates:
         found: Aggregates = {}
         for model in self.board.model_order(self.by_model):
-            results = {name: acc.result() for name, acc in self.by_model[model]}
-            if results:
-                found[model] = results
+            names, accumulators = self.by_model[model]
+            if names:
+                found[model] = dict(zip(names, accumulators.results()))
         return found
 
 
@@ -87,18 +86,12 @@ class ScoreBoard:
                 group = self._groups[key] = _Accumulators(self)
             group.add(model, row_id, scores)
 
-    def start(self, model: str, rows: RowIndex) -> list[tuple[str, ScoreAccumulator]]:
-        """New accumulators for a model: one per scorer that applies to it, in spec order."""
-        return [
-            (
-                scorer.name,
-                ScoreAccumulator(
-                    binary=is_binary(scorer), repeat=self.repeat, threshold=scorer.entry.threshold, rows=rows
-                ),
-            )
-            for scorer in self.scorers
-            if applies_to(scorer, model)
-        ]
+    def start(self, model: str, rows: RowIndex) -> tuple[tuple[str, ...], ScoreAccumulators]:
+        """New accumulators for a model: the scorers that apply to it, in spec order."""
+        applying = [scorer for scorer in self.scorers if applies_to(scorer, model)]
+        kinds = [(is_binary(scorer), scorer.entry.threshold) for scorer in applying]
+        accumulators = ScoreAccumulators(kinds, repeat=self.repeat, rows=rows)
+        return tuple(scorer.name for scorer in applying), accumulators
 
     def model_order(self, seen: Mapping[str, Any]) -> list[str]:
         """The models seen: the spec's in its order, then others in the order they came."""
