@@ -22,6 +22,9 @@ from .scorer import AnyScorer, applies_to, score_facts
 JudgeStep = Callable[[Judge, JobFacts, JobResult], Score]
 """A judge's score for a succeeded job (its facts and its result): what runs the judge's prediction."""
 
+_Step = Callable[[JobFacts, JobResult], Score]
+"""How one scorer scores one job, bound when a model's scorers are first asked for."""
+
 
 class JobScoring:
     """A run's scorers, ready to score finished jobs; safe to call from worker threads."""
@@ -30,7 +33,7 @@ class JobScoring:
         self.scorers = tuple(scorers)
         self.run_dir = run_dir  # output files are scored where the run folder keeps them
         self.judge_step = judge
-        self._by_model: dict[str, tuple[AnyScorer, ...]] = {}
+        self._by_model: dict[str, tuple[tuple[AnyScorer, _Step], ...]] = {}
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -39,10 +42,24 @@ class JobScoring:
 
     def applying(self, model: str) -> tuple[AnyScorer, ...]:
         """The scorers that score this model's jobs, in spec order."""
+        return tuple(scorer for scorer, _ in self._steps(model))
+
+    def _steps(self, model: str) -> tuple[tuple[AnyScorer, _Step], ...]:
+        """Each scorer of the model with how it scores a job, bound once (this runs for every job)."""
         found = self._by_model.get(model)
         if found is None:  # a race between workers only computes the same tuple twice
-            found = self._by_model[model] = tuple(s for s in self.scorers if applies_to(s, model))
+            found = self._by_model[model] = tuple(
+                (scorer, self._step(scorer)) for scorer in self.scorers if applies_to(scorer, model)
+            )
         return found
+
+    def _step(self, scorer: AnyScorer) -> _Step:
+        if isinstance(scorer, Judge):
+            return lambda facts, result: self.judge(scorer, facts, result)
+        if scorer.entry.field is None:
+            check = scorer.check
+            return lambda facts, result: check(facts)
+        return lambda facts, result: score_facts(scorer, facts)
 
     def score(self, result: JobResult, row: Mapping[str, Any]) -> JobResult:
         """The result with the scores of the scorers that apply to its model; none unless it succeeded.
@@ -55,21 +72,21 @@ class JobScoring:
 
     def scores(self, result: JobResult, row: Mapping[str, Any]) -> tuple[ScoreCell, ...]:
         """The scores `score` gives the result, alone."""
-        scorers = self.applying(result.model) if result.status == "succeeded" else ()
-        if not scorers:
+        steps = self._steps(result.model) if result.status == "succeeded" else ()
+        if not steps:
             return ()
         facts = self._facts(result, row)
-        return tuple(self._cell(scorer, facts, result) for scorer in scorers)
+        return tuple(_cell(scorer, step, facts, result) for scorer, step in steps)
 
     def judge_all(self, result: JobResult, row: Mapping[str, Any]) -> None:
         """Ask the judges that apply to a succeeded result (`rescore` does, ahead of scoring it)."""
         if result.status != "succeeded":
             return
-        judges = [scorer for scorer in self.applying(result.model) if isinstance(scorer, Judge)]
+        judges = [(scorer, step) for scorer, step in self._steps(result.model) if isinstance(scorer, Judge)]
         if judges:
             facts = self._facts(result, row)
-            for judge in judges:
-                self._cell(judge, facts, result)
+            for judge, step in judges:
+                _cell(judge, step, facts, result)
 
     def _facts(self, result: JobResult, row: Mapping[str, Any]) -> JobFacts:
         return JobFacts.of(
@@ -81,18 +98,16 @@ class JobScoring:
             model=result.model,
         )
 
-    def _cell(self, scorer: AnyScorer, facts: JobFacts, result: JobResult) -> ScoreCell:
-        try:
-            if isinstance(scorer, Judge):
-                score = self.judge(scorer, facts, result)
-            else:
-                score = score_facts(scorer, facts)
-        except Exception as error:  # a mistake of ours in one kind must not lose the job's result
-            score = unscored(f"internal error: {type(error).__name__}: {error}")
-        return scorer.name, score.value, score.note
-
     def judge(self, judge: Judge, facts: JobFacts, result: JobResult) -> Score:
         """A judge's score for one job, by the judge step (without one, unscored: nothing can ask it)."""
         if self.judge_step is None:
             return unscored("the judge was not asked: no judge step")
         return self.judge_step(judge, facts, result)
+
+
+def _cell(scorer: AnyScorer, step: _Step, facts: JobFacts, result: JobResult) -> ScoreCell:
+    try:
+        score = step(facts, result)
+    except Exception as error:  # a mistake of ours in one kind must not lose the job's result
+        score = unscored(f"internal error: {type(error).__name__}: {error}")
+    return scorer.name, score.value, score.note
