@@ -31,7 +31,7 @@ from typing import Any
 
 from harness import child_figures, emit, load_line, machine_line, run_as_child, run_child, table
 
-CONCURRENCY = 16
+CONCURRENCY = int(__import__("os").environ.get("BENCH_CONCURRENCY", "16"))
 HEADERS = ["side", "jobs", "wall s", "CPU s", "peak RSS MB", "exit"]
 SCORERS_PY = '''
 def short(output, row):

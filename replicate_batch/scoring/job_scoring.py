@@ -9,12 +9,13 @@ step the runner gives (`execution.judging`: the judge's prediction through the e
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..runfolder.results import JobResult, ScoreCell
-from .facts import JobFacts
+from .facts import Check, JobFacts
 from .judge import Judge
 from .score import Score, unscored
 from .scorer import AnyScorer, applies_to, score_facts
@@ -22,8 +23,9 @@ from .scorer import AnyScorer, applies_to, score_facts
 JudgeStep = Callable[[Judge, JobFacts, JobResult], Score]
 """A judge's score for a succeeded job (its facts and its result): what runs the judge's prediction."""
 
-_Step = Callable[[JobFacts, JobResult], Score]
-"""How one scorer scores one job, bound when a model's scorers are first asked for."""
+# How one scorer scores one job, bound when a model's scorers are first asked for: (name, check of the
+# job's facts, None) for a scorer, (name, None, step of facts and result) for a judge.
+_Bound = tuple[str, Check | None, Callable[[JobFacts, JobResult], Score] | None]
 
 
 class JobScoring:
@@ -33,7 +35,7 @@ class JobScoring:
         self.scorers = tuple(scorers)
         self.run_dir = run_dir  # output files are scored where the run folder keeps them
         self.judge_step = judge
-        self._by_model: dict[str, tuple[tuple[AnyScorer, _Step], ...]] = {}
+        self._by_model: dict[str, tuple[tuple[AnyScorer, ...], tuple[_Bound, ...]]] = {}
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -42,24 +44,22 @@ class JobScoring:
 
     def applying(self, model: str) -> tuple[AnyScorer, ...]:
         """The scorers that score this model's jobs, in spec order."""
-        return tuple(scorer for scorer, _ in self._steps(model))
+        return self._bound(model)[0]
 
-    def _steps(self, model: str) -> tuple[tuple[AnyScorer, _Step], ...]:
-        """Each scorer of the model with how it scores a job, bound once (this runs for every job)."""
+    def _bound(self, model: str) -> tuple[tuple[AnyScorer, ...], tuple[_Bound, ...]]:
+        """The model's scorers, and each bound to how it scores a job (this runs for every job)."""
         found = self._by_model.get(model)
-        if found is None:  # a race between workers only computes the same tuple twice
-            found = self._by_model[model] = tuple(
-                (scorer, self._step(scorer)) for scorer in self.scorers if applies_to(scorer, model)
-            )
+        if found is None:  # a race between workers only computes the same tuples twice
+            scorers = tuple(scorer for scorer in self.scorers if applies_to(scorer, model))
+            found = self._by_model[model] = (scorers, tuple(self._bind(scorer) for scorer in scorers))
         return found
 
-    def _step(self, scorer: AnyScorer) -> _Step:
+    def _bind(self, scorer: AnyScorer) -> _Bound:
         if isinstance(scorer, Judge):
-            return lambda facts, result: self.judge(scorer, facts, result)
+            return scorer.name, None, lambda facts, result: self.judge(scorer, facts, result)
         if scorer.entry.field is None:
-            check = scorer.check
-            return lambda facts, result: check(facts)
-        return lambda facts, result: score_facts(scorer, facts)
+            return scorer.name, scorer.check, None
+        return scorer.name, lambda facts: score_facts(scorer, facts), None
 
     def score(self, result: JobResult, row: Mapping[str, Any]) -> JobResult:
         """The result with the scores of the scorers that apply to its model; none unless it succeeded.
@@ -72,21 +72,31 @@ class JobScoring:
 
     def scores(self, result: JobResult, row: Mapping[str, Any]) -> tuple[ScoreCell, ...]:
         """The scores `score` gives the result, alone."""
-        steps = self._steps(result.model) if result.status == "succeeded" else ()
-        if not steps:
+        if result.status != "succeeded":
+            return ()
+        bound = self._bound(result.model)[1]
+        if not bound:
             return ()
         facts = self._facts(result, row)
-        return tuple(_cell(scorer, step, facts, result) for scorer, step in steps)
+        cells = []
+        for name, check, step in bound:  # a flat loop: this runs for every job and scorer
+            try:
+                score = check(facts) if check is not None else step(facts, result)  # type: ignore[misc]
+            except Exception as error:  # a mistake of ours in one kind must not lose the job's result
+                score = unscored(f"internal error: {type(error).__name__}: {error}")
+            cells.append((name, score.value, score.note))
+        return tuple(cells)
 
     def judge_all(self, result: JobResult, row: Mapping[str, Any]) -> None:
         """Ask the judges that apply to a succeeded result (`rescore` does, ahead of scoring it)."""
         if result.status != "succeeded":
             return
-        judges = [(scorer, step) for scorer, step in self._steps(result.model) if isinstance(scorer, Judge)]
-        if judges:
+        steps = [step for _, _, step in self._bound(result.model)[1] if step is not None]
+        if steps:
             facts = self._facts(result, row)
-            for judge, step in judges:
-                _cell(judge, step, facts, result)
+            for step in steps:
+                with contextlib.suppress(Exception):  # what it gives is read when the job is scored
+                    step(facts, result)
 
     def _facts(self, result: JobResult, row: Mapping[str, Any]) -> JobFacts:
         return JobFacts.of(
@@ -103,11 +113,3 @@ class JobScoring:
         if self.judge_step is None:
             return unscored("the judge was not asked: no judge step")
         return self.judge_step(judge, facts, result)
-
-
-def _cell(scorer: AnyScorer, step: _Step, facts: JobFacts, result: JobResult) -> ScoreCell:
-    try:
-        score = step(facts, result)
-    except Exception as error:  # a mistake of ours in one kind must not lose the job's result
-        score = unscored(f"internal error: {type(error).__name__}: {error}")
-    return scorer.name, score.value, score.note
