@@ -27,15 +27,19 @@ class _Accumulators:
     def __init__(self, board: ScoreBoard) -> None:
         self.board = board
         self.rows = RowIndex()  # shared by this set's accumulators: each keeps only arrays
-        self.by_model: dict[str, tuple[tuple[str, ...], ScoreAccumulators]] = {}
+        self.by_model: dict[str, tuple[list[str], ScoreAccumulators]] = {}
 
     def add(self, model: str, row_id: str, scores: Sequence[ScoreCell]) -> None:
         found = self.by_model.get(model)
         if found is None:
             found = self.by_model[model] = self.board.start(model, self.rows)
         names, accumulators = found
-        given = {name: value for name, value, _ in scores}  # none for a job that did not succeed
-        accumulators.add_at(self.rows.number(row_id), [given.get(name) for name in names])
+        if [name for name, _, _ in scores] == names:  # as JobScoring gives them: in spec order
+            values = [value for _, value, _ in scores]
+        else:  # none (a job that did not succeed), or journaled by other scorers
+            given = {name: value for name, value, _ in scores}
+            values = [given.get(name) for name in names]
+        accumulators.add_at(self.rows.number(row_id), values)
 
     def aggregates(self) -> Aggregates:
         found: Aggregates = {}
@@ -86,12 +90,12 @@ class ScoreBoard:
                 group = self._groups[key] = _Accumulators(self)
             group.add(model, row_id, scores)
 
-    def start(self, model: str, rows: RowIndex) -> tuple[tuple[str, ...], ScoreAccumulators]:
+    def start(self, model: str, rows: RowIndex) -> tuple[list[str], ScoreAccumulators]:
         """New accumulators for a model: the scorers that apply to it, in spec order."""
         applying = [scorer for scorer in self.scorers if applies_to(scorer, model)]
         kinds = [(is_binary(scorer), scorer.entry.threshold) for scorer in applying]
         accumulators = ScoreAccumulators(kinds, repeat=self.repeat, rows=rows)
-        return tuple(scorer.name for scorer in applying), accumulators
+        return [scorer.name for scorer in applying], accumulators
 
     def model_order(self, seen: Mapping[str, Any]) -> list[str]:
         """The models seen: the spec's in its order, then others in the order they came."""
