@@ -31,7 +31,7 @@ from typing import Any
 
 from harness import child_figures, emit, load_line, machine_line, run_as_child, run_child, table
 
-CONCURRENCY = int(__import__("os").environ.get("BENCH_CONCURRENCY", "16"))
+CONCURRENCY = 16
 HEADERS = ["side", "jobs", "wall s", "CPU s", "peak RSS MB", "exit"]
 SCORERS_PY = '''
 def short(output, row):
@@ -118,7 +118,7 @@ def parse_args() -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--jobs", type=int, default=100_000, help="rows, one job each")
-    parser.add_argument("--rounds", type=int, default=2, help="runs per side (plain and scored alternate)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per side (plain and scored alternate)")
     parser.add_argument("--rescores", type=int, default=3, help="rescores of the last scored run")
     return parser.parse_args()
 
@@ -162,15 +162,18 @@ def main() -> None:
         print()
         print(load_line())
         print(table(HEADERS, lines))
-        plain_s = statistics.median(f["wall_s"] for f in figures["plain"])
-        scored_s = statistics.median(f["wall_s"] for f in figures["scored"])
+        print()
+        # The machine's speed drifts by 10-30% from one minute to the next (a shared host): the sides
+        # alternate, and the best (least disturbed) round of each is compared as well as the medians.
+        for name, pick in (("best", min), ("median", statistics.median)):
+            plain_s = pick(f["wall_s"] for f in figures["plain"])
+            scored_s = pick(f["wall_s"] for f in figures["scored"])
+            plain_cpu = pick(f["cpu_s"] for f in figures["plain"])
+            scored_cpu = pick(f["cpu_s"] for f in figures["scored"])
+            print(f"scored / plain wall time ({name}): {scored_s / plain_s:.3f} (target <= 1.05)")
+            print(f"scored / plain CPU time ({name}): {scored_cpu / plain_cpu:.3f}")
         plain_mb = statistics.median(f["maxrss_mb"] for f in figures["plain"])
         scored_mb = statistics.median(f["maxrss_mb"] for f in figures["scored"])
-        print()
-        plain_cpu = statistics.median(f["cpu_s"] for f in figures["plain"])
-        scored_cpu = statistics.median(f["cpu_s"] for f in figures["scored"])
-        print(f"scored / plain wall time (medians): {scored_s / plain_s:.3f} (target <= 1.05)")
-        print(f"scored / plain CPU time (medians): {scored_cpu / plain_cpu:.3f}")
         print(f"scored - plain peak RSS (medians): {scored_mb - plain_mb:+.1f} MB (target <= +20)")
         if figures["rescore"]:
             rescore_s = statistics.median(f["wall_s"] for f in figures["rescore"])
