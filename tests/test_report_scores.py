@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from replicate_batch.reports.page import REPORT_NAME, write_report
 from tests.browser import launch_chromium
+from tests.emulated import emulated
 from tests.scored_runs import run_scored
 from tests.test_report_large import banner, embedded
 
@@ -124,13 +125,13 @@ def shown_jobs(page: Page, jobs: dict[str, tuple[str, str]]) -> set[tuple[str, s
 
 
 def shown_rows(page: Page) -> list[str]:
-    return page.locator("#rows > .gridrow:visible .rowid").all_inner_texts()
+    return page.locator("#rows > .gridrow:visible .rowid").all_text_contents()
 
 
 def sort_by(page: Page, label: str) -> list[str]:
     page.get_by_label("sort").select_option(label=label)
     page.wait_for_selector("body[data-rendered=complete]")
-    return page.locator("#rows .rowid").all_inner_texts()
+    return page.locator("#rows .rowid").all_text_contents()
 
 
 def test_the_filter_shows_exactly_the_jobs_that_scored_below_1(
@@ -270,3 +271,35 @@ def test_a_run_without_scorers_has_no_score_filter_or_sorting(tmp_path: Path) ->
     html = (bare / REPORT_NAME).read_text(encoding="utf-8")
     assert "id='low-only'" not in html and "only jobs that scored below 1" not in html
     assert "value='low:" not in html and embedded(html)["scorers"] == []
+
+
+SEEDED = """
+def seeded(row, input, model):
+    return float(row["_e"] if model == "echo" else row["_s" + str(input["seed"])])
+"""
+
+
+def test_several_jobs_in_a_cell_sort_by_their_mean(browser: Browser, tmp_path: Path) -> None:
+    # On the emulator, acme/mixed takes a seed and acme/echo does not: mixed's cell holds both seeds.
+    # (mixed seed 1, mixed seed 2, echo) per row; a cell's minimum or first job would order differently.
+    grades = [("0", "1", "0"), ("0.25", "0.25", "1"), ("1", "1", "0.5"), ("0.75", "0", "1")]
+    (tmp_path / "seeded.py").write_text(SEEDED, encoding="utf-8")
+    spec = {
+        "name": "seeded",
+        "models": ["acme/mixed", "acme/echo"],
+        "inputs": [{"prompt": f"p{n}", "_s1": a, "_s2": b, "_e": e} for n, (a, b, e) in enumerate(grades)],
+        "matrix": {"seed": [1, 2]},
+        "scorers": [{"python": "seeded.py:seeded", "name": "seeded"}],
+    }
+    with emulated():
+        run_dir = run_scored(spec, tmp_path, tmp_path / "runs", double=False)
+    for page, _ in open_report(browser, run_dir):
+        assert page.locator("#rows .gridrow").count() == 4
+        assert page.locator("#rows .gridrow > [role=cell]:nth-child(2) .job").count() == 8  # mixed
+        # mixed's means: .5, .25, 1, .375; with echo's: 1/3, .5, 5/6, 7/12
+        assert sort_by(page, "score seeded of mixed, lowest first") == ["2", "4", "1", "3"]
+        assert sort_by(page, "score seeded, lowest first") == ["1", "2", "4", "3"]
+        assert sort_by(page, "score seeded, highest first") == ["3", "4", "2", "1"]
+        page.get_by_label("only jobs that scored below 1").check()
+        assert page.locator(".job:visible").count() == 7  # all but 1s: mixed's 0.75 is below 1 too
+        assert "(7)" in page.get_by_text("only jobs that scored below 1").inner_text()

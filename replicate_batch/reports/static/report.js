@@ -176,6 +176,7 @@ body.addEventListener('click', e => {
   box.textContent = open ? t : preview(t);
   b.textContent = open ? 'show less' : `show all ${t.length} characters`;
 });
+// The filters only hide (report.css): with both checked, the jobs of either are shown (their union).
 failedOnly.addEventListener('change', () => grid.classList.toggle('failed-only', failedOnly.checked));
 lowOnly?.addEventListener('change', () => grid.classList.toggle('low-only', lowOnly.checked));
 sortBy.addEventListener('change', render);
