@@ -162,7 +162,8 @@ def _scores(record: Mapping[str, str], names: Sequence[str]) -> list[list[str]]:
 
 
 def page_data(run: RunRecords, shape: RunShape | None = None) -> dict[str, Any]:
-    """What the page's script draws: models, grid rows (inputs and job indices per model), jobs.
+    """What the page's script draws: models, grid rows (inputs and job indices per model), jobs, and
+    the scorers with, per model, those that apply to it (indices into `scorers`).
 
     `shape` is the whole run's (`survey`) when `run.results` holds only the jobs to show.
     """
@@ -214,11 +215,14 @@ def page_data(run: RunRecords, shape: RunShape | None = None) -> dict[str, Any]:
             cells[models.index(run.results[i]["model"])].append(i)
         tags = [f"{k}={v}" for k, v in zip(shared, values)] + ([f"repeat {repeat}"] if repeats else [])
         rows.append({"l": row_id, "t": tags, "i": _row_inputs(run, members, defaults, inputs), "c": cells})
+    names = run.scorer_names
     return {
         "models": models,
         "rows": rows,
         "jobs": jobs,
         "assets": inputs.assets,
+        "scorers": names,
+        "applies": [[names.index(n) for n in shape.applies.get(m, ())] for m in models],
     }
 
 
@@ -246,7 +250,9 @@ def _row_inputs(
 def render_report(run: RunRecords, shape: RunShape | None = None, selection: Selection | None = None) -> str:
     """The whole page, as a string: of every job in `run.results`, or of `selection` out of `shape`."""
     shape = shape or survey(run, run.results)
-    selection = selection or Selection(run.results, shape.jobs, shape.failed, shape.failed, 0)
+    selection = selection or Selection(
+        run.results, shape.jobs, shape.failed, shape.failed, 0, shape.below_one, shape.below_one
+    )
     defaults = run.model_defaults()
     refs = {m.name: m for m in run.manifest.models}
     models = [

@@ -23,6 +23,14 @@ CSP = (
 )
 
 
+# What the "only jobs that scored below 1" filter shows (below_one.py; report.js says the same).
+BELOW_ONE = (
+    "Jobs with a score below 1, or none, under a scorer that applies to their model: failed, canceled "
+    "and unscored jobs count 0 in the mean, so these are the jobs that pull a mean down. With "
+    '"only failed and canceled" also checked, the grid shows the jobs of either.'
+)
+
+
 def _secs(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
@@ -106,7 +114,7 @@ def _meta(manifest: Manifest) -> str:
     return " · ".join(parts)
 
 
-def _banner(shown: Selection, rows: int) -> str:
+def _banner(shown: Selection, rows: int, scored: bool) -> str:
     """Says that the grid shows part of the run, which part, and where the rest is."""
     n, total = f"{len(shown.records):,}", f"{shown.jobs:,}"
     parts = []
@@ -117,14 +125,40 @@ def _banner(shown: Selection, rows: int) -> str:
             f"{shown.failed_shown:,} of the {shown.failed:,} failed or canceled jobs (the first in input "
             "order), with the rest of their rows"
         )
+    if shown.below_one_shown == shown.below_one and shown.below_one:
+        parts.append(f"all {shown.below_one:,} jobs that scored below 1, with the rest of their rows")
+    elif shown.below_one:
+        parts.append(
+            f"{shown.below_one_shown:,} of the {shown.below_one:,} jobs that scored below 1 (those in rows "
+            "with failures, then the first in input order), with the rest of their rows"
+        )
     if shown.other_rows:
         parts.append(f"the first {shown.other_rows:,} other grid rows in input order")
-    what = " and ".join(parts) or f"{rows:,} grid rows"
+    what = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
+    what = what or f"{rows:,} grid rows"
     return (
         f"<div class='banner' id='partial' role='note'><b>Showing {n} of {total} results</b>: {what}. "
         f"Every result is in <a href='results.csv'>results.csv</a> beside this file. The summary above "
-        f"counts all {total}; the failed-only filter and the sorting act on the {n} shown.</div>"
+        f"counts all {total}; the {'filters' if scored else 'failed-only filter'} and the sorting act on "
+        f"the {n} shown.</div>"
     )
+
+
+def _score_options(names: Sequence[str], models: Sequence[Mapping[str, str]], applies: Any) -> str:
+    """Sorting by score: per scorer, each row's mean over its jobs (unscored ones 0), lowest or highest
+    first; and lowest first for each model, when the scorer applies to several (report.js, `order`)."""
+    options = []
+    for s, name in enumerate(names):
+        options.append(f"<option value='low:{s}'>score {escape(name)}, lowest first</option>")
+        options.append(f"<option value='high:{s}'>score {escape(name)}, highest first</option>")
+        scored = [m for m in range(len(models)) if s in applies[m]]
+        options += [
+            f"<option value='low:{s}:{m}'>score {escape(name)} of {escape(models[m]['name'])}, lowest first"
+            "</option>"
+            for m in scored
+            if len(scored) > 1
+        ]
+    return "".join(options)
 
 
 def render_page(
@@ -154,10 +188,18 @@ def render_page(
         for i, m in enumerate(models)
     )
     failed, jobs, banner = f"{shown.failed:,}", f"{len(data['jobs']):,} jobs", ""
+    low = f"{shown.below_one:,}"
     if not shown.is_complete:
         failed = f"{shown.failed_shown:,} of {shown.failed:,} shown"
+        low = f"{shown.below_one_shown:,} of {shown.below_one:,} shown"
         jobs = f"{len(data['jobs']):,} of {shown.jobs:,} jobs shown"
-        banner = _banner(shown, len(data["rows"]))
+        banner = _banner(shown, len(data["rows"]), bool(names))
+    low_filter = (
+        f"\n<label title='{escape(BELOW_ONE)}'><input type='checkbox' id='low-only'> only jobs that scored "
+        f"below 1 ({low})</label>"
+        if names
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
@@ -169,10 +211,10 @@ def render_page(
 <header><h1>{escape(run_id)}</h1><div class="meta-line">{_meta(manifest)}</div></header>
 <section><h2>Summary</h2>{summary}</section>
 {banner}<div class="controls">
-<label><input type="checkbox" id="failed-only"> only failed and canceled ({failed})</label>
+<label><input type="checkbox" id="failed-only"> only failed and canceled ({failed})</label>{low_filter}
 <label>sort <select id="sort"><option value="input">input order</option>
 <option value="slow">wall time, slowest first</option><option value="fast">wall time, fastest first</option>
-{options}</select></label>
+{options}{_score_options(names, models, data["applies"])}</select></label>
 <span class="muted">{len(data["rows"]):,} rows · {jobs} · times: wall clock, then model
 (predict_time) · click an image for full size</span>
 </div>

@@ -2,21 +2,24 @@
 
 The page's grid has one row per input row (and shared matrix values and repeat), so jobs are chosen a
 grid row at a time: a row is shown whole or not at all. Above the cap, the rows holding failed or
-canceled jobs come first (the first of them in input order, up to `FAILED_SHARE` of the cap), then the
-first other rows in input order fill the rest. Rows are in input order when every row id is a number
-(the default ids), else in the order `results.csv` first names them.
+canceled jobs come first, then those holding a job that scored below 1 (below_one.py: what the page's
+filter of that name shows), the first of each in input order, together up to `FAILED_SHARE` of the
+cap; then the first other rows in input order fill the rest. Rows are in input order when every row id
+is a number (the default ids), else in the order `results.csv` first names them.
 
 Memory stays bounded whatever the run's size: `results.csv` is read a row at a time, in up to three
-passes (the survey, the failing rows, the rows to show), and only the rows that may be shown are kept.
+passes (the survey, the failing and low-scored rows, the rows to show), and only the rows that may be
+shown are kept.
 """
 
 from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from .below_one import BelowOneTally, is_below_one
 from .records import FAILED_STATUSES, RunRecords, as_cell, read_results
 from .stats import ModelStats, StatsTally
 
@@ -39,15 +42,22 @@ class RunShape:
     numeric_rows: bool  # every row id is a number (the default ids): rows sort by it
     jobs: int
     failed: int  # failed or canceled
+    below_one: int = 0  # jobs that scored below 1 under a scorer of their model (below_one.py)
+    applies: Mapping[str, list[str]] = field(default_factory=dict)  # model -> its scorers
 
     def group_key(self, record: Mapping[str, str]) -> GroupKey:
         """The grid row a job is drawn in."""
         return record["row_id"], record.get("repeat", "0"), tuple(record[f"input.{k}"] for k in self.shared)
 
+    def is_below_one(self, record: Mapping[str, str]) -> bool:
+        """Whether a job scored below 1 (or is unscored) under a scorer that applies to its model."""
+        return is_below_one(record, self.applies.get(record["model"], ()))
+
 
 def survey(run: RunRecords, records: Iterable[Mapping[str, str]]) -> RunShape:
     """Go over a run's records once, keeping only counts, flags and wall times."""
     tally = StatsTally(run.model_names)
+    scores = BelowOneTally(run)
     matrix_keys = run.matrix_keys
     partial: set[str] = set()  # matrix keys some job has no value for
     repeats = False
@@ -55,6 +65,7 @@ def survey(run: RunRecords, records: Iterable[Mapping[str, str]]) -> RunShape:
     failed = 0
     for record in records:
         tally.add(record)
+        scores.add(record)
         partial.update(k for k in matrix_keys if not record.get(f"input.{k}"))
         repeats = repeats or record.get("repeat", "0") not in ("", "0")
         numeric_rows = numeric_rows and record["row_id"].isdigit()
@@ -67,6 +78,8 @@ def survey(run: RunRecords, records: Iterable[Mapping[str, str]]) -> RunShape:
         numeric_rows=numeric_rows,
         jobs=tally.jobs,
         failed=failed,
+        below_one=scores.below_one(),
+        applies=scores.applies(),
     )
 
 
@@ -78,7 +91,9 @@ class Selection:
     jobs: int  # in the run
     failed: int  # failed or canceled, in the run
     failed_shown: int
-    other_rows: int  # grid rows shown for being first in input order, beside those with failures
+    other_rows: int  # grid rows shown for being first in input order, beside those ranked before them
+    below_one: int = 0  # jobs that scored below 1, in the run
+    below_one_shown: int = 0
 
     @property
     def is_complete(self) -> bool:
@@ -91,7 +106,7 @@ class _FirstGroups:
 
     A row is kept whole or dropped whole: once one is dropped, no row ranked at or after it is taken
     again (`_cutoff`), so every kept row has all its jobs when the pass ends. Without a rank a row
-    ranks by when it first came.
+    ranks by when it first came; a lower `tier` ranks before any higher one.
     """
 
     def __init__(self, budget: int) -> None:
@@ -102,12 +117,11 @@ class _FirstGroups:
         self._cutoff: Rank | None = None
         self._arrivals = 0
 
-    def add(self, key: GroupKey, item: tuple[int, dict[str, str]], rank: Rank | None) -> None:
+    def add(self, key: GroupKey, item: tuple[int, dict[str, str]], rank: Rank | None, tier: int = 0) -> None:
         """Count one job of the row `key` (and keep `item` while the row is kept)."""
         if key not in self.members:
             self._arrivals += 1
-            if rank is None:
-                rank = (self._arrivals, key)
+            rank = (tier, *(rank if rank is not None else (self._arrivals, key)))
             if self._cutoff is not None and rank >= self._cutoff:
                 return
             self.members[key] = []
@@ -142,24 +156,32 @@ def select_jobs(run: RunRecords, shape: RunShape, max_jobs: int = MAX_JOBS) -> S
     """The records to embed: every one when the run has at most `max_jobs`, else as the module says."""
     if shape.jobs <= max_jobs:
         records = list(read_results(run.path))
-        return Selection(records, shape.jobs, shape.failed, shape.failed, 0)
+        return Selection(records, shape.jobs, shape.failed, shape.failed, 0, shape.below_one, shape.below_one)
     rank = _ranker(run, shape)
     failed_budget = int(max_jobs * FAILED_SHARE)
+    # Rows with failures, and rows with jobs that scored below 1, each counted by those jobs only:
+    # supersets of the rows that can be shown for them.
     failing: set[GroupKey] = set()
-    if shape.failed:  # rows with failures, counted by their failed jobs: a superset of those to show
+    low: set[GroupKey] = set()
+    if shape.failed or shape.below_one:
         first_failing = _FirstGroups(failed_budget)
+        first_low = _FirstGroups(failed_budget)
         for record in read_results(run.path):
             if record["status"] in FAILED_STATUSES:
                 key = shape.group_key(record)
                 first_failing.add(key, _UNKEPT, rank(key))
+            if shape.below_one and shape.is_below_one(record):
+                key = shape.group_key(record)
+                first_low.add(key, _UNKEPT, rank(key))
         failing = set(first_failing.members)
-    with_failures = _FirstGroups(failed_budget)
+        low = set(first_low.members) - failing
+    with_failures = _FirstGroups(failed_budget)  # the failing rows first, then the low-scored ones
     first = _FirstGroups(max_jobs)
     for index, record in enumerate(read_results(run.path)):
         key = shape.group_key(record)
         position = rank(key)
-        if key in failing:
-            with_failures.add(key, (index, record), position)
+        if key in failing or key in low:
+            with_failures.add(key, (index, record), position, tier=int(key in low))
         first.add(key, (index, record), position)
     chosen = dict(with_failures.members)
     room = max_jobs - sum(len(items) for items in chosen.values())
@@ -175,4 +197,5 @@ def select_jobs(run: RunRecords, shape: RunShape, max_jobs: int = MAX_JOBS) -> S
     kept = sorted((item for items in chosen.values() for item in items), key=lambda item: item[0])
     records = [record for _, record in kept]
     failed_shown = sum(r["status"] in FAILED_STATUSES for r in records)
-    return Selection(records, shape.jobs, shape.failed, failed_shown, other_rows)
+    low_shown = sum(shape.is_below_one(r) for r in records) if shape.below_one else 0
+    return Selection(records, shape.jobs, shape.failed, failed_shown, other_rows, shape.below_one, low_shown)

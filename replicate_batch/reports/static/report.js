@@ -2,6 +2,7 @@
 const D = JSON.parse(document.getElementById('data').textContent);
 const grid = document.getElementById('grid'), body = document.getElementById('rows');
 const sortBy = document.getElementById('sort'), failedOnly = document.getElementById('failed-only');
+const lowOnly = document.getElementById('low-only');  // only when the run has scorers
 const FIRST = 50, CHUNK = 250, LONG = 600, LINES = 12, PREVIEW = 400;
 const E = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'};
 const esc = s => String(s).replace(/[&<>"']/g, c => E[c]);
@@ -39,21 +40,42 @@ function file([href, name, kind]) {
   return `<a class="file" href="${h}">${n}</a>`;
 }
 
+// Scores: `sc` holds a job's [scorer, score, note] where it has a score or a note; D.applies[m] the
+// indices (into D.scorers) of the scorers that apply to model m. A score that is empty or not a number
+// is unscored: it counts 0 in the mean, as failed and canceled jobs do.
+const APPLIES = D.applies.map(list => new Set(list.map(s => D.scorers[s])));
+function scoreOf(k, name) {
+  const found = D.jobs[k].sc.find(s => s[0] === name), v = found && found[1] !== '' ? Number(found[1]) : NaN;
+  return Number.isFinite(v) ? v : NaN;
+}
+// A job that scored below 1: under a scorer that applies to its model, a score below 1 or none (so a
+// failed, canceled or unscored job): the jobs that pull a mean down (reports/below_one.py says the same).
+const LOW = new Uint8Array(D.jobs.length);
+D.rows.forEach(R => R.c.forEach((cell, m) => cell.forEach(k => {
+  for (const name of APPLIES[m]) if (!(scoreOf(k, name) >= 1)) LOW[k] = 1;
+})));
+
 // A scorer's badge: its name and score (– when unscored), its note on hover.
 function badge([name, value, note]) {
   const kind = value === '' ? 'none' : +value >= 1 ? 'full' : +value <= 0 ? 'zero' : 'part';
-  const title = note ? ` title="${esc(note)}"` : '';
+  const title = note ? ` title="${esc(note)}"` : value === '' ? ' title="unscored: counts 0 in the mean"' : '';
   return ` <span class="badge ${kind}"${title}>${esc(name)} ${value === '' ? '–' : esc(value)}</span>`;
 }
 
-function job(k) {
+// A badge per scorer that applies to the job's model (or gave it a score or note), in column order.
+function badges(k, m) {
+  const own = new Map(D.jobs[k].sc.map(s => [s[0], s]));
+  return D.scorers.filter(n => own.has(n) || APPLIES[m].has(n)).map(n => badge(own.get(n) || [n, '', '']));
+}
+
+function job(k, m) {
   const j = D.jobs[k];
-  let h = `<div class="job ${esc(j.s)}" data-job="${esc(j.id)}"><div class="head">`
+  let h = `<div class="job ${esc(j.s)}${LOW[k] ? ' low' : ''}" data-job="${esc(j.id)}"><div class="head">`
     + `<span class="status">${esc(j.s)}</span> · <span class="wall">${secs(j.w)}</span>`;
   if (j.p != null) h += ` · model ${secs(j.p)}`;
   if (j.a > 1) h += ` · ${j.a} attempts`;
   if (j.m) h += ` · <span class="tag">${esc(j.m)}</span>`;
-  h += j.sc.map(badge).join('') + '</div>';
+  h += badges(k, m).join('') + '</div>';
   if (j.e) h += `<div class="error">${esc(j.e)}</div>`;
   if (j.f.length) h += `<div class="media">${j.f.map(file).join('')}</div>`;
   if (j.o) h += text(j.o, 'j' + k, j.j);
@@ -77,12 +99,12 @@ function input([name, value, kind, src], r, n) {
 
 function row(r) {
   const R = D.rows[r], all = R.c.flat();
-  const ok = all.every(k => D.jobs[k].s === 'succeeded');
-  let h = `<div class="gridrow ${ok ? 'all-ok' : 'has-failed'}" role="row">`
+  const ok = all.every(k => D.jobs[k].s === 'succeeded'), low = all.some(k => LOW[k]);
+  let h = `<div class="gridrow ${ok ? 'all-ok' : 'has-failed'} ${low ? 'has-low' : 'no-low'}" role="row">`
     + '<div class="inputs" role="rowheader">'
     + `<div class="rowid">${esc(R.l)}</div>` + R.t.map(t => `<span class="tag">${esc(t)}</span>`).join('')
     + R.i.map((x, n) => input(x, r, n)).join('') + '</div>';
-  for (const cell of R.c) h += `<div role="cell">${cell.map(job).join('')}</div>`;
+  R.c.forEach((cell, m) => { h += `<div role="cell">${cell.map(k => job(k, m)).join('')}</div>`; });
   return h + '</div>';
 }
 
@@ -93,11 +115,26 @@ function slowest(R, m) {
   return best;
 }
 
+// A row's mean score under one scorer, over its jobs the scorer applies to (of model m, or of every
+// model when m is ''), unscored ones counting 0; null when it applies to none of them.
+function meanScore(R, s, m) {
+  const name = D.scorers[s];
+  let sum = 0, n = 0;
+  R.c.forEach((cell, i) => {
+    if ((m !== '' && i !== +m) || !APPLIES[i].has(name)) return;
+    for (const k of cell) { const v = scoreOf(k, name); sum += Number.isNaN(v) ? 0 : v; n++; }
+  });
+  return n ? sum / n : null;
+}
+
+// Sort options: `input`; `slow`, `fast` or `slow:<model>` (wall time); `low:<scorer>`, `high:<scorer>`
+// or `low:<scorer>:<model>` (score). Rows without a key go last; ties keep input order.
 function order() {
-  const idx = D.rows.map((_, i) => i), [how, m] = sortBy.value.split(':');
+  const idx = D.rows.map((_, i) => i), [how, a, b] = sortBy.value.split(':');
   if (how === 'input') return idx;
-  const key = idx.map(i => slowest(D.rows[i], m ?? ''));
-  const sign = how === 'slow' ? -1 : 1;
+  const byScore = how === 'low' || how === 'high';
+  const key = idx.map(i => byScore ? meanScore(D.rows[i], +a, b ?? '') : slowest(D.rows[i], a ?? ''));
+  const sign = how === 'slow' || how === 'high' ? -1 : 1;
   return idx.sort((a, b) => {
     const x = key[a], y = key[b];
     if (x == null || y == null) return x == null ? (y == null ? a - b : 1) : -1;
@@ -139,7 +176,9 @@ body.addEventListener('click', e => {
   box.textContent = open ? t : preview(t);
   b.textContent = open ? 'show less' : `show all ${t.length} characters`;
 });
+// The filters only hide (report.css): with both checked, the jobs of either are shown (their union).
 failedOnly.addEventListener('change', () => grid.classList.toggle('failed-only', failedOnly.checked));
+lowOnly?.addEventListener('change', () => grid.classList.toggle('low-only', lowOnly.checked));
 sortBy.addEventListener('change', render);
 render();
 })();

@@ -1,0 +1,68 @@
+"""Which jobs of a run scored below 1: those report.html's filter shows and its selection prefers.
+
+A job scored below 1 when, under some scorer that applies to its model, its score is below 1 or it has
+none: a failed, canceled or unscored job counts 0 in the model's mean, so these are exactly the jobs
+that pull a mean down. A job of a model no scorer applies to never did. The page's script
+(`static/report.js`, `lowJob`) says the same of the jobs it embeds.
+
+Which scorers apply to which model is the manifest's `scores` (its models' keys); a run whose manifest
+has none (it stopped before writing them) counts a scorer as applying to a model when some job of that
+model has its score or note, as `run_scores.read_job_scores` does.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from .records import NOTE_PREFIX, SCORE_PREFIX, RunRecords
+from .run_scores import manifest_scores, score_value
+
+
+def is_below_one(record: Mapping[str, str], scorers: Sequence[str]) -> bool:
+    """Whether the job scored below 1 (or is unscored) under one of `scorers`, those of its model."""
+    for name in scorers:
+        value = score_value(record.get(SCORE_PREFIX + name))
+        if value is None or value < 1:
+            return True
+    return False
+
+
+class BelowOneTally:
+    """Goes over a run's records once: which scorers apply to each model, how many jobs scored below 1.
+
+    Without the manifest's word on which scorers apply, that is known only at the end; so each job is
+    counted under the set of scorers it is below 1 under, and the sets are matched at the end.
+    """
+
+    def __init__(self, run: RunRecords) -> None:
+        self.names = list(run.scorer_names)
+        known = manifest_scores(run.manifest)
+        self._known = (
+            None if known is None else {m: [n for n in self.names if n in s] for m, s in known.items()}
+        )
+        self._seen: dict[str, set[str]] = {}  # without the manifest's: scorers with a score or note
+        self._below: Counter[tuple[str, frozenset[str]]] = Counter()  # (model, scorers below 1 under)
+
+    def add(self, record: Mapping[str, str]) -> None:
+        """Count one job."""
+        if not self.names:
+            return
+        model = record["model"]
+        below = frozenset(n for n in self.names if is_below_one(record, (n,)))
+        if below:
+            self._below[(model, below)] += 1
+        if self._known is None:
+            marked = (n for n in self.names if record.get(SCORE_PREFIX + n) or record.get(NOTE_PREFIX + n))
+            self._seen.setdefault(model, set()).update(marked)
+
+    def applies(self) -> dict[str, list[str]]:
+        """Per model, the scorers that apply to it, in `results.csv` order (a model with none: absent)."""
+        if self._known is not None:
+            return {m: names for m, names in self._known.items() if names}
+        return {m: [n for n in self.names if n in seen] for m, seen in self._seen.items() if seen}
+
+    def below_one(self) -> int:
+        """How many of the jobs counted scored below 1 under a scorer of their model."""
+        applies = {m: set(names) for m, names in self.applies().items()}
+        return sum(n for (model, below), n in self._below.items() if below & applies.get(model, set()))
