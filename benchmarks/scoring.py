@@ -26,6 +26,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=100_000, help="rows, one job each")
     parser.add_argument("--rounds", type=int, default=3, help="runs per side (plain and scored alternate)")
     parser.add_argument("--rescores", type=int, default=3, help="rescores of the last scored run")
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="run each round's plain and scored side at the same time, one on each core: both see the "
+        "same moment's machine, so their ratio does not take in the drift from one minute to the next",
+    )
     return parser.parse_args()
 
 
@@ -141,11 +148,18 @@ def main() -> None:
         last_scored = ""
         for round_ in range(args.rounds):
             order = ("plain", "scored") if round_ % 2 == 0 else ("scored", "plain")
+            configs = {
+                side: {**base, "scored": side == "scored", "out_dir": str(work / f"runs-{side}-{round_}")}
+                for side in order
+            }
+            if args.together:
+                with ThreadPoolExecutor(2) as pool:
+                    running = {side: pool.submit(run_child, __file__, "run", configs[side]) for side in order}
+                    found_by_side = {side: future.result() for side, future in running.items()}
+            else:
+                found_by_side = {side: run_child(__file__, "run", configs[side]) for side in order}
             for side in order:
-                out_dir = work / f"runs-{side}-{round_}"
-                found = run_child(
-                    __file__, "run", {**base, "scored": side == "scored", "out_dir": str(out_dir)}
-                )
+                found = found_by_side[side]
                 figures[side].append(found)
                 lines.append(line(f"{side} (round {round_ + 1})", args.jobs, found))
                 print(table(HEADERS, lines[-1:]), flush=True)
@@ -154,7 +168,7 @@ def main() -> None:
                         shutil.rmtree(Path(last_scored).parent, ignore_errors=True)
                     last_scored = found["run_dir"]
                 else:
-                    shutil.rmtree(out_dir, ignore_errors=True)
+                    shutil.rmtree(configs[side]["out_dir"], ignore_errors=True)
         for index in range(args.rescores):
             found = run_child(__file__, "rescore", {"run_dir": last_scored})
             figures["rescore"].append(found)
@@ -164,7 +178,8 @@ def main() -> None:
         print(table(HEADERS, lines))
         print()
         # The machine's speed drifts by 10-30% from one minute to the next (a shared host): the sides
-        # alternate, and the best (least disturbed) round of each is compared as well as the medians.
+        # alternate, and the best (least disturbed) round of each is compared as well as the medians;
+        # with --together each round's own ratio (its two sides ran at the same time) is the measure.
         for name, pick in (("best", min), ("median", statistics.median)):
             plain_s = pick(f["wall_s"] for f in figures["plain"])
             scored_s = pick(f["wall_s"] for f in figures["scored"])
@@ -172,6 +187,8 @@ def main() -> None:
             scored_cpu = pick(f["cpu_s"] for f in figures["scored"])
             print(f"scored / plain wall time ({name}): {scored_s / plain_s:.3f} (target <= 1.05)")
             print(f"scored / plain CPU time ({name}): {scored_cpu / plain_cpu:.3f}")
+        pairs = [s["wall_s"] / p["wall_s"] for p, s in zip(figures["plain"], figures["scored"])]
+        print("scored / plain wall time, round by round:", ", ".join(f"{r:.3f}" for r in pairs))
         plain_mb = statistics.median(f["maxrss_mb"] for f in figures["plain"])
         scored_mb = statistics.median(f["maxrss_mb"] for f in figures["scored"])
         print(f"scored - plain peak RSS (medians): {scored_mb - plain_mb:+.1f} MB (target <= +20)")
