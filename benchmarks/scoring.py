@@ -9,7 +9,7 @@ the report. Each side runs in a fresh Python process (peak RSS is its own):
 
 - `plain`: the spec without scorers;
 - `scored`: the same spec with five deterministic scorers (equals, contains with ignore_case, regex,
-  one_of, json_schema) and one python scorer (`short`: at most 20 words), the sides alternating;
+  one_of, json_schema) and one python scorer (`short`: at most 20 words), the sides alternating (concurrency 8, the default; `--concurrency`);
 - `rescore`: `rescore_run` of the last `scored` run folder, with the same scorers;
 - `floor`: a process that only imports the package and `rescore`.
 
@@ -32,7 +32,7 @@ from typing import Any
 
 from harness import child_figures, emit, load_line, machine_line, run_as_child, run_child, table
 
-CONCURRENCY = 16
+CONCURRENCY = 8  # the spec's default
 HEADERS = ["side", "jobs", "wall s", "CPU s", "peak RSS MB", "exit"]
 SCORERS_PY = '''
 def short(output, row):
@@ -56,7 +56,7 @@ def spec(config: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": "scoring",
         "models": [{"ref": "bench/instant"}],
-        "concurrency": CONCURRENCY,
+        "concurrency": config.get("concurrency", CONCURRENCY),
         "rate_limit": 1e9,
         "inputs": config["rows_file"],
     }
@@ -119,6 +119,7 @@ def parse_args() -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--jobs", type=int, default=100_000, help="rows, one job each")
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="the spec's concurrency")
     parser.add_argument("--rounds", type=int, default=3, help="runs per side (plain and scored alternate)")
     parser.add_argument("--rescores", type=int, default=3, help="rescores of the last scored run")
     parser.add_argument(
@@ -141,6 +142,7 @@ def main() -> None:
         scorers_file = work / "bench_scorers.py"
         scorers_file.write_text(SCORERS_PY, encoding="utf-8")
         base = {"rows_file": str(rows_file), "scorers_file": str(scorers_file)}
+        base["concurrency"] = args.concurrency
         lines: list[list[Any]] = []
         figures: dict[str, list[dict[str, Any]]] = {"plain": [], "scored": [], "rescore": []}
         floor = run_child(__file__, "floor", {})
