@@ -1,6 +1,6 @@
 """Scoring: what scorers add to a 100,000-job run, and how long `rescore` of that run takes.
 
-    .venv/bin/python benchmarks/scoring.py                 # 100k jobs, 2 rounds a side, 3 rescores
+    .venv/bin/python benchmarks/scoring.py                 # 100k jobs, 3 rounds a side, 3 rescores
     .venv/bin/python benchmarks/scoring.py --jobs 10000 --rounds 1 --rescores 1   # a quick look
 
 The backend is the in-process double of `tests/doubles.py` (every create answers `echo: <prompt>`
@@ -9,7 +9,8 @@ the report. Each side runs in a fresh Python process (peak RSS is its own):
 
 - `plain`: the spec without scorers;
 - `scored`: the same spec with five deterministic scorers (equals, contains with ignore_case, regex,
-  one_of, json_schema) and one python scorer (`short`: at most 20 words), the sides alternating (concurrency 8, the default; `--concurrency`);
+  one_of, json_schema) and one python scorer (`short`: at most 20 words), the sides alternating
+  (concurrency 8, the default; `--concurrency`);
 - `rescore`: `rescore_run` of the last `scored` run folder, with the same scorers;
 - `floor`: a process that only imports the package and `rescore`.
 
