@@ -12,6 +12,7 @@ model has its score or note, as `run_scores.read_job_scores` does.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -21,11 +22,15 @@ from .run_scores import manifest_scores, score_value
 
 def is_below_one(record: Mapping[str, str], scorers: Sequence[str]) -> bool:
     """Whether the job scored below 1 (or is unscored) under one of `scorers`, those of its model."""
-    for name in scorers:
-        value = score_value(record.get(SCORE_PREFIX + name))
-        if value is None or value < 1:
-            return True
-    return False
+    return any(_cell_below_one(record.get(SCORE_PREFIX + name, "")) for name in scorers)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cell_below_one(cell: str) -> bool:
+    """Whether a `score.<name>` cell is below 1 or empty (a run's cells are a few texts, read again and
+    again: `1`, `0`, `0.5`, ...)."""
+    value = score_value(cell)
+    return value is None or value < 1
 
 
 class BelowOneTally:
@@ -37,6 +42,7 @@ class BelowOneTally:
 
     def __init__(self, run: RunRecords) -> None:
         self.names = list(run.scorer_names)
+        self._columns = [(name, SCORE_PREFIX + name) for name in self.names]
         known = manifest_scores(run.manifest)
         self._known = (
             None if known is None else {m: [n for n in self.names if n in s] for m, s in known.items()}
@@ -49,7 +55,7 @@ class BelowOneTally:
         if not self.names:
             return
         model = record["model"]
-        below = frozenset(n for n in self.names if is_below_one(record, (n,)))
+        below = frozenset(n for n, column in self._columns if _cell_below_one(record.get(column, "")))
         if below:
             self._below[(model, below)] += 1
         if self._known is None:

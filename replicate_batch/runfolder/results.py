@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any, Literal
 
 FinalStatus = Literal["succeeded", "failed", "canceled"]
@@ -87,10 +87,10 @@ class JobResult:
 
     def with_scores(self, scores: tuple[ScoreCell, ...]) -> JobResult:
         """The same result with these scores."""
-        # A copy with one field set rather than `dataclasses.replace`, which re-runs the frozen
-        # `__init__` over every field: this runs once per job, in the workers, under the GIL.
-        scored = copy.copy(self)
-        object.__setattr__(scored, "scores", scores)
+        # The fields copied in one dict rather than through `dataclasses.replace`, which runs the
+        # frozen `__init__` (an `object.__setattr__` per field): this runs for every job, under the GIL.
+        scored = object.__new__(JobResult)
+        object.__setattr__(scored, "__dict__", {**self.__dict__, "scores": scores})
         return scored
 
     @property
@@ -110,7 +110,7 @@ class JobResult:
         data["files"] = list(self.files)
         data["input"] = dict(self.input)
         data["metadata"] = dict(self.metadata)
-        data["scores"] = [list(cell) for cell in self.scores]
+        data["scores"] = list(self.scores)  # (name, value, note) tuples: JSON lists
         return data
 
     @classmethod
@@ -129,7 +129,7 @@ _FIELD_NAMES = tuple(f.name for f in fields(JobResult))
 def _score_cells(cells: Iterable[Any]) -> Iterable[ScoreCell]:
     """Journaled scores back as cells; a cell that is not (name, number or null, note) is dropped."""
     for cell in cells:
-        if isinstance(cell, list) and len(cell) == 3:
+        if isinstance(cell, (list, tuple)) and len(cell) == 3:
             name, value, note = cell
             if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
                 yield str(name), None if value is None else float(value), str(note)
@@ -175,12 +175,18 @@ class ResultColumns:
 
     def score_cells(self, scores: Sequence[ScoreCell]) -> list[Any]:
         """The `score.*` and `note.*` cells of a job's scores: empty where a scorer gave none."""
-        given = {name: (value, note) for name, value, note in scores}
-        cells: list[Any] = []
-        for name in self.scores:
-            value, note = given.get(name, (None, ""))
-            cells += [score_cell(value), note]
+        cells: list[Any] = [""] * (2 * len(self.scores))
+        at = self._score_at
+        for name, value, note in scores:
+            index = at.get(name)
+            if index is not None:
+                cells[index], cells[index + 1] = score_cell(value), note
         return cells
+
+    @cached_property
+    def _score_at(self) -> dict[str, int]:
+        """Where each scorer's score cell is among the score cells."""
+        return {name: 2 * i for i, name in enumerate(self.scores)}
 
     @property
     def score_span(self) -> slice:

@@ -21,10 +21,11 @@ How the runner is expected to call it (the seam; nothing here runs a prediction 
      show, or its JSON value) gives the score and the note by `read_reply(judge, reply)`; a judge
      prediction that failed -> `unscored(reason)`. Changing only `choices`/`regex`/`field` keeps the key.
    A job that did not succeed gets empty cells and is still fed to the aggregate as None.
-3. Aggregates: one `ScoreAccumulator(binary=is_binary(scorer), repeat=spec.repeat, threshold=
-   scorer.entry.threshold, rows=shared RowIndex)` per (model, scorer that applies to it); `add(row_id,
-   value or None)` for every job of the model (failed ones too); `result()` -> `Aggregate` (manifest
-   `scores`: mean, ci_low, ci_high, n, rows, scored, threshold, passed). Exit 3 when all jobs succeeded and
+3. Aggregates: one `ScoreAccumulators([(is_binary(scorer), scorer.entry.threshold), ...], repeat=spec.repeat,
+   rows=shared RowIndex)` per model, for the scorers that apply to it (the jobs per row counted once for
+   all); `add(row_id, [value or None per scorer])` for every job of the model (failed ones too);
+   `results()` -> an `Aggregate` per scorer (manifest `scores`: mean, ci_low, ci_high, n, rows, scored,
+   threshold, passed). `ScoreAccumulator` is the same for one scorer. Exit 3 when all jobs succeeded and
    some `passed` is False.
 
 How the runner does call it: `check_scoring` (checks.py) in the preflight, for `scorers:` and
@@ -58,7 +59,7 @@ from .parse import parse_scorers
 from .run_scoring import RunScoring, ScoringOutcome
 from .score import Score, unscored
 from .scorer import AnyScorer, Scorer, applies_to, is_binary, score_job
-from .statistics import Aggregate, RowIndex, ScoreAccumulator, interval_method
+from .statistics import Aggregate, RowIndex, ScoreAccumulator, ScoreAccumulators, interval_method
 
 __all__ = [
     "Aggregate",
@@ -78,6 +79,7 @@ __all__ = [
     "RunScoring",
     "Score",
     "ScoreAccumulator",
+    "ScoreAccumulators",
     "ScoreBoard",
     "Scorer",
     "ScorerEntry",

@@ -14,7 +14,7 @@ from typing import Any
 from ..runfolder.results import JobResult, ScoreCell
 from .fields import as_text
 from .scorer import AnyScorer, applies_to, is_binary
-from .statistics import Aggregate, RowIndex, ScoreAccumulator
+from .statistics import Aggregate, RowIndex, ScoreAccumulators
 
 # model -> scorer -> aggregate, in spec order; and group field -> value -> model -> scorer -> aggregate
 Aggregates = dict[str, dict[str, Aggregate]]
@@ -27,21 +27,26 @@ class _Accumulators:
     def __init__(self, board: ScoreBoard) -> None:
         self.board = board
         self.rows = RowIndex()  # shared by this set's accumulators: each keeps only arrays
-        self.by_model: dict[str, list[tuple[str, ScoreAccumulator]]] = {}
+        self.by_model: dict[str, tuple[list[str], ScoreAccumulators]] = {}
 
-    def add(self, model: str, row_id: str, given: Mapping[str, float | None]) -> None:
-        accumulators = self.by_model.get(model)
-        if accumulators is None:
-            accumulators = self.by_model[model] = self.board.start(model, self.rows)
-        for name, accumulator in accumulators:
-            accumulator.add(row_id, given.get(name))
+    def add(self, model: str, row_id: str, scores: Sequence[ScoreCell]) -> None:
+        found = self.by_model.get(model)
+        if found is None:
+            found = self.by_model[model] = self.board.start(model, self.rows)
+        names, accumulators = found
+        if [name for name, _, _ in scores] == names:  # as JobScoring gives them: in spec order
+            values = [value for _, value, _ in scores]
+        else:  # none (a job that did not succeed), or journaled by other scorers
+            given = {name: value for name, value, _ in scores}
+            values = [given.get(name) for name in names]
+        accumulators.add_at(self.rows.number(row_id), values)
 
     def aggregates(self) -> Aggregates:
         found: Aggregates = {}
         for model in self.board.model_order(self.by_model):
-            results = {name: acc.result() for name, acc in self.by_model[model]}
-            if results:
-                found[model] = results
+            names, accumulators = self.by_model[model]
+            if names:
+                found[model] = dict(zip(names, accumulators.results()))
         return found
 
 
@@ -77,27 +82,20 @@ class ScoreBoard:
         """One job of `model` and row `row_id`, with its scores (`rescore` has no JobResult to give)."""
         if not self.scorers:
             return
-        given = {name: value for name, value, _ in scores}
-        self._all.add(model, row_id, given)
+        self._all.add(model, row_id, scores)
         for field in self.group_by:
             key = (field, group_value(metadata.get(field)))
             group = self._groups.get(key)
             if group is None:
                 group = self._groups[key] = _Accumulators(self)
-            group.add(model, row_id, given)
+            group.add(model, row_id, scores)
 
-    def start(self, model: str, rows: RowIndex) -> list[tuple[str, ScoreAccumulator]]:
-        """New accumulators for a model: one per scorer that applies to it, in spec order."""
-        return [
-            (
-                scorer.name,
-                ScoreAccumulator(
-                    binary=is_binary(scorer), repeat=self.repeat, threshold=scorer.entry.threshold, rows=rows
-                ),
-            )
-            for scorer in self.scorers
-            if applies_to(scorer, model)
-        ]
+    def start(self, model: str, rows: RowIndex) -> tuple[list[str], ScoreAccumulators]:
+        """New accumulators for a model: the scorers that apply to it, in spec order."""
+        applying = [scorer for scorer in self.scorers if applies_to(scorer, model)]
+        kinds = [(is_binary(scorer), scorer.entry.threshold) for scorer in applying]
+        accumulators = ScoreAccumulators(kinds, repeat=self.repeat, rows=rows)
+        return [scorer.name for scorer in applying], accumulators
 
     def model_order(self, seen: Mapping[str, Any]) -> list[str]:
         """The models seen: the spec's in its order, then others in the order they came."""

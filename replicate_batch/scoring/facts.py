@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from .fields import MISSING, as_text, json_of, read_path
 from .score import Score, unscored
 from .template import Template, render
 
 
-@dataclass(frozen=True, slots=True)
-class JobFacts:
-    """A finished job as scorers see it, with the part of its output they score (`text`, `value`)."""
+class JobFacts(NamedTuple):
+    """A finished job as scorers see it, with the part of its output they score (`text`, `value`).
+
+    A named tuple, not a frozen dataclass: it is made for every job and scorer `field:`, and a tuple
+    is made in C where a frozen dataclass sets each field through `object.__setattr__`.
+    """
 
     output_text: str  # the `output` column: text as is, other JSON values as JSON
     output_value: Any  # the parsed value when the output was JSON, else the text
@@ -79,7 +81,7 @@ def pick_field(facts: JobFacts, path: str) -> JobFacts | Score:
     value = read_path(parsed, path)
     if value is MISSING:
         return unscored(f"no field `{path}` in the output")
-    f = facts  # spelled out rather than dataclasses.replace, which costs more than the rest of a score
+    f = facts  # spelled out rather than `_replace`, which costs more than the rest of a score
     return JobFacts(
         f.output_text, f.output_value, f.row, f.input, f.files, f.model, as_text(value), value, True
     )

@@ -9,18 +9,23 @@ step the runner gives (`execution.judging`: the judge's prediction through the e
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..runfolder.results import JobResult, ScoreCell
-from .facts import JobFacts
+from .facts import Check, JobFacts
 from .judge import Judge
 from .score import Score, unscored
 from .scorer import AnyScorer, applies_to, score_facts
 
 JudgeStep = Callable[[Judge, JobFacts, JobResult], Score]
 """A judge's score for a succeeded job (its facts and its result): what runs the judge's prediction."""
+
+# How one scorer scores one job, bound when a model's scorers are first asked for: (name, check of the
+# job's facts, None) for a scorer, (name, None, step of facts and result) for a judge.
+_Bound = tuple[str, Check | None, Callable[[JobFacts, JobResult], Score] | None]
 
 
 class JobScoring:
@@ -30,7 +35,7 @@ class JobScoring:
         self.scorers = tuple(scorers)
         self.run_dir = run_dir  # output files are scored where the run folder keeps them
         self.judge_step = judge
-        self._by_model: dict[str, tuple[AnyScorer, ...]] = {}
+        self._by_model: dict[str, tuple[tuple[AnyScorer, ...], tuple[_Bound, ...]]] = {}
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -39,10 +44,22 @@ class JobScoring:
 
     def applying(self, model: str) -> tuple[AnyScorer, ...]:
         """The scorers that score this model's jobs, in spec order."""
+        return self._bound(model)[0]
+
+    def _bound(self, model: str) -> tuple[tuple[AnyScorer, ...], tuple[_Bound, ...]]:
+        """The model's scorers, and each bound to how it scores a job (this runs for every job)."""
         found = self._by_model.get(model)
-        if found is None:  # a race between workers only computes the same tuple twice
-            found = self._by_model[model] = tuple(s for s in self.scorers if applies_to(s, model))
+        if found is None:  # a race between workers only computes the same tuples twice
+            scorers = tuple(scorer for scorer in self.scorers if applies_to(scorer, model))
+            found = self._by_model[model] = (scorers, tuple(self._bind(scorer) for scorer in scorers))
         return found
+
+    def _bind(self, scorer: AnyScorer) -> _Bound:
+        if isinstance(scorer, Judge):
+            return scorer.name, None, lambda facts, result: self.judge(scorer, facts, result)
+        if scorer.entry.field is None:
+            return scorer.name, scorer.check, None
+        return scorer.name, lambda facts: score_facts(scorer, facts), None
 
     def score(self, result: JobResult, row: Mapping[str, Any]) -> JobResult:
         """The result with the scores of the scorers that apply to its model; none unless it succeeded.
@@ -55,21 +72,31 @@ class JobScoring:
 
     def scores(self, result: JobResult, row: Mapping[str, Any]) -> tuple[ScoreCell, ...]:
         """The scores `score` gives the result, alone."""
-        scorers = self.applying(result.model) if result.status == "succeeded" else ()
-        if not scorers:
+        if result.status != "succeeded":
+            return ()
+        bound = self._bound(result.model)[1]
+        if not bound:
             return ()
         facts = self._facts(result, row)
-        return tuple(self._cell(scorer, facts, result) for scorer in scorers)
+        cells = []
+        for name, check, step in bound:  # a flat loop: this runs for every job and scorer
+            try:
+                score = check(facts) if check is not None else step(facts, result)  # type: ignore[misc]
+            except Exception as error:  # a mistake of ours in one kind must not lose the job's result
+                score = unscored(f"internal error: {type(error).__name__}: {error}")
+            cells.append((name, score.value, score.note))
+        return tuple(cells)
 
     def judge_all(self, result: JobResult, row: Mapping[str, Any]) -> None:
         """Ask the judges that apply to a succeeded result (`rescore` does, ahead of scoring it)."""
         if result.status != "succeeded":
             return
-        judges = [scorer for scorer in self.applying(result.model) if isinstance(scorer, Judge)]
-        if judges:
+        steps = [step for _, _, step in self._bound(result.model)[1] if step is not None]
+        if steps:
             facts = self._facts(result, row)
-            for judge in judges:
-                self._cell(judge, facts, result)
+            for step in steps:
+                with contextlib.suppress(Exception):  # what it gives is read when the job is scored
+                    step(facts, result)
 
     def _facts(self, result: JobResult, row: Mapping[str, Any]) -> JobFacts:
         return JobFacts.of(
@@ -80,16 +107,6 @@ class JobScoring:
             files=[self.run_dir / name for name in result.files],
             model=result.model,
         )
-
-    def _cell(self, scorer: AnyScorer, facts: JobFacts, result: JobResult) -> ScoreCell:
-        try:
-            if isinstance(scorer, Judge):
-                score = self.judge(scorer, facts, result)
-            else:
-                score = score_facts(scorer, facts)
-        except Exception as error:  # a mistake of ours in one kind must not lose the job's result
-            score = unscored(f"internal error: {type(error).__name__}: {error}")
-        return scorer.name, score.value, score.note
 
     def judge(self, judge: Judge, facts: JobFacts, result: JobResult) -> Score:
         """A judge's score for one job, by the judge step (without one, unscored: nothing can ask it)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -73,8 +73,90 @@ class RowIndex:
         return len(self._numbers)
 
 
+class ScoreAccumulators:
+    """The jobs of one set (a model's, or a group value's model's) under each of its scorers.
+
+    Every scorer of a model sees every job of it, so the jobs per row are counted once for all of
+    them (4 bytes a row); each scorer keeps its total and count, and its sum per row for the bootstrap.
+    This runs once per job on the writer's thread: a loop over lists, no object per scorer.
+    """
+
+    def __init__(
+        self,
+        scorers: Sequence[tuple[bool, float | None]],
+        *,
+        repeat: int = 1,
+        rows: RowIndex | None = None,
+    ) -> None:
+        """`scorers`: (binary, threshold) of each scorer, in order."""
+        self.methods = [interval_method(binary, repeat) for binary, _ in scorers]
+        self.thresholds = [threshold for _, threshold in scorers]
+        self._rows = rows if rows is not None else RowIndex()
+        self._counts = array("I")  # jobs per row number: which rows this set saw
+        self._sums = [array("d") if method == "bootstrap" else None for method in self.methods]
+        self._bootstrapped = [(i, sums) for i, sums in enumerate(self._sums) if sums is not None]
+        self._totals = [0.0] * len(scorers)
+        self._scored = [0] * len(scorers)
+        self._n = 0
+        self._rows_seen = 0
+
+    def add(self, row_key: Hashable, values: Sequence[float | None]) -> None:
+        """One job of the row: each scorer's score, None where unscored (failed, canceled, unreadable)."""
+        self.add_at(self._rows.number(row_key), values)
+
+    def add_at(self, number: int, values: Sequence[float | None]) -> None:
+        """`add` for a row already numbered by the shared RowIndex (once per job, not per scorer)."""
+        counts = self._counts
+        if number >= len(counts):
+            # Grown by half again at least: an array made per new row cost more than the rest of `add`.
+            # Rows past the last one seen stay at count 0, which the bootstrap leaves out.
+            grow = max(number + 1 - len(counts), len(counts) // 2, 64)
+            counts.frombytes(bytes(counts.itemsize * grow))
+            for _, sums in self._bootstrapped:
+                sums.frombytes(bytes(sums.itemsize * grow))  # 0.0 is all zero bytes
+        if not counts[number]:
+            self._rows_seen += 1
+        counts[number] += 1
+        self._n += 1
+        totals, scored = self._totals, self._scored
+        for i, value in enumerate(values):
+            if value is not None:
+                totals[i] += value
+                scored[i] += 1
+        for i, sums in self._bootstrapped:
+            value = values[i]
+            if value is not None:
+                sums[number] += value
+
+    def results(self) -> list[Aggregate]:
+        """Each scorer's aggregate of the jobs fed so far, in order."""
+        return [self._result(i) for i in range(len(self.methods))]
+
+    def _result(self, i: int) -> Aggregate:
+        n, total, method = self._n, self._totals[i], self.methods[i]
+        mean = total / n if n else None
+        low = high = None
+        if n and method == "wilson":
+            low, high = wilson_interval(total, n)
+        elif n:
+            sums = self._sums[i]
+            assert sums is not None
+            low, high = bootstrap_rows(sums, self._counts)  # rows never seen have count 0: left out
+        return Aggregate(
+            mean=mean,
+            ci_low=low,
+            ci_high=high,
+            n=n,
+            rows=self._rows_seen,
+            scored=self._scored[i],
+            threshold=self.thresholds[i],
+            passed=meets(mean, self.thresholds[i]),
+            method=method,
+        )
+
+
 class ScoreAccumulator:
-    """Scores fed one job at a time; keeps a job count per row (4 bytes), and a sum too for the bootstrap."""
+    """The jobs of one set under one scorer (`ScoreAccumulators` of one)."""
 
     def __init__(
         self,
@@ -84,54 +166,14 @@ class ScoreAccumulator:
         threshold: float | None = None,
         rows: RowIndex | None = None,
     ) -> None:
-        self.method = interval_method(binary, repeat)
+        self._one = ScoreAccumulators([(binary, threshold)], repeat=repeat, rows=rows)
+        self.method = self._one.methods[0]
         self.threshold = threshold
-        self._rows = rows if rows is not None else RowIndex()
-        self._counts = array("I")  # jobs per row number: which rows this scorer saw
-        self._sums = array("d")  # score sum per row number, for the bootstrap only
-        self._n = 0
-        self._scored = 0
-        self._total = 0.0
-        self._rows_seen = 0
 
     def add(self, row_key: Hashable, value: float | None) -> None:
         """One job of the row: its score, or None when unscored (failed, canceled, not readable, ...)."""
-        number = self._rows.number(row_key)
-        if number >= len(self._counts):
-            grow = number + 1 - len(self._counts)
-            self._counts.extend(array("I", [0]) * grow)
-            if self.method == "bootstrap":
-                self._sums.extend(array("d", [0.0]) * grow)
-        if not self._counts[number]:
-            self._rows_seen += 1
-        self._counts[number] += 1
-        self._n += 1
-        if value is not None:
-            self._total += value
-            self._scored += 1
-            if self.method == "bootstrap":
-                self._sums[number] += value
+        self._one.add(row_key, (value,))
 
     def result(self) -> Aggregate:
         """The aggregate of the jobs fed so far."""
-        mean = self._total / self._n if self._n else None
-        low = high = None
-        if self._n and self.method == "wilson":
-            low, high = wilson_interval(self._total, self._n)
-        elif self._n:
-            import numpy as np  # the bootstrap needs it anyway; arrays, not lists, for 100,000s of rows
-
-            counts = np.frombuffer(self._counts, dtype=np.uint32) if self._counts else np.zeros(0, np.uint32)
-            present = counts > 0
-            low, high = bootstrap_rows(np.frombuffer(self._sums, dtype=np.float64)[present], counts[present])
-        return Aggregate(
-            mean=mean,
-            ci_low=low,
-            ci_high=high,
-            n=self._n,
-            rows=self._rows_seen,
-            scored=self._scored,
-            threshold=self.threshold,
-            passed=meets(mean, self.threshold),
-            method=self.method,
-        )
+        return self._one.results()[0]
