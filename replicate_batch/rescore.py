@@ -145,7 +145,7 @@ def rescore_run(
         sum(counts.values()),
         counts,
         exit_status(counts, outcome.gate_failures),
-        f"{table}\n{judge_table(judged)}" if judged else table,
+        f"{table}\n\n{judge_table(judged)}" if judged else table,
         warnings=[*warnings, *([warning] if warning else [])],
         scores=outcome.scores,
         scores_by=outcome.scores_by,

@@ -382,7 +382,7 @@ class _Run:
             total,
             counts,
             EXIT_INTERRUPTED if interrupted or self.changed else exit_code,
-            f"{table}\n{judge_table(judges)}" if judges else table,
+            f"{table}\n\n{judge_table(judges)}" if judges else table,
             self.prepared.notes,
             interrupted,
             [warning] if warning else [],
