@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from replicate_batch.cli import main
 from replicate_batch.reports.page import REPORT_NAME, page_data, try_write_report, write_report
 from replicate_batch.reports.records import RunRecords, load_run
 from replicate_batch.runfolder.manifest import Manifest
-from tests.browser import launch_chromium
+from tests.browser import opened_page
 from tests.emulated import emulated, run_scaled
 from tests.emulator_models import prop
 from tests.replicate_emulator import ModelDef, PredictContext
@@ -110,31 +109,10 @@ def run(run_dir: Path) -> RunRecords:
     return load_run(run_dir)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's `chromium` is not installed here (apt-get install chromium; .ci/run does)")
-    with sync_playwright() as playwright:
-        launched = launch_chromium(playwright, executable)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def page(browser: Browser, run_dir: Path) -> Iterator[tuple[Page, list[str]]]:
     """The run's report, opened from file:// and fully drawn; with every URL the page requested."""
-    context = browser.new_context(viewport={"width": 1600, "height": 4000})
-    opened = context.new_page()
-    requests: list[str] = []
-    errors: list[str] = []
-    opened.on("request", lambda request: requests.append(request.url))
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    opened.goto((run_dir / REPORT_NAME).as_uri())
-    opened.wait_for_selector("body[data-rendered=complete]")
-    yield opened, requests
-    context.close()
-    assert errors == []
+    yield from opened_page(browser, run_dir / REPORT_NAME, width=1600, height=4000, drawn=True)
 
 
 def files_of(run: RunRecords, suffix: str) -> list[str]:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from replicate_batch.reports.page import REPORT_NAME, write_report
-from tests.browser import launch_chromium
+from tests.browser import opened_page
 from tests.emulated import emulated
 from tests.scored_runs import run_scored
 from tests.test_report_large import banner, embedded
@@ -87,29 +87,8 @@ def jobs(run_dir: Path) -> dict[str, tuple[str, str]]:
         return {r["job_id"]: (r["model"], r["row_id"]) for r in csv.DictReader(handle)}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's `chromium` is not installed here (apt-get install chromium; .ci/run does)")
-    with sync_playwright() as playwright:
-        launched = launch_chromium(playwright, executable)
-        yield launched
-        launched.close()
-
-
 def open_report(browser: Browser, run_dir: Path) -> Iterator[tuple[Page, list[str]]]:
-    context = browser.new_context(viewport={"width": 1600, "height": 3000})
-    page = context.new_page()
-    requests: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto((run_dir / REPORT_NAME).as_uri())
-    page.wait_for_selector("body[data-rendered=complete]")
-    yield page, requests
-    context.close()
-    assert errors == []
+    yield from opened_page(browser, run_dir / REPORT_NAME, width=1600, height=3000, drawn=True)
 
 
 @pytest.fixture

@@ -8,16 +8,15 @@ and script that must show as text and never run. The pages must load nothing fro
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from replicate_batch.cli import main
-from tests.browser import launch_chromium
+from tests.browser import opened_page
 from tests.emulated import emulated
 from tests.emulator_models import prop
 from tests.replicate_emulator import ModelDef, PredictContext
@@ -83,28 +82,8 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path
     yield run_b / "compare.html", root / "history.html"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's `chromium` is not installed here (apt-get install chromium; .ci/run does)")
-    with sync_playwright() as playwright:
-        launched = launch_chromium(playwright, executable)
-        yield launched
-        launched.close()
-
-
 def open_page(browser: Browser, path: Path) -> Iterator[tuple[Page, list[str]]]:
-    context = browser.new_context(viewport={"width": 1400, "height": 2000})
-    page = context.new_page()
-    requests: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(path.as_uri())
-    yield page, requests
-    context.close()
-    assert errors == []
+    yield from opened_page(browser, path, width=1400, height=2000)
 
 
 @pytest.fixture
