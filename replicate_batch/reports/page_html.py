@@ -114,24 +114,31 @@ def _meta(manifest: Manifest) -> str:
     return " · ".join(parts)
 
 
+def _share(shown: int, total: int, jobs: str, which: str) -> str:
+    """What the banner says of one kind of job the grid prefers: all of them, or which of them."""
+    if not total:
+        return ""
+    if shown == total:
+        return f"all {total:,} {jobs}, with the rest of their rows"
+    return f"{shown:,} of the {total:,} {jobs} ({which}), with the rest of their rows"
+
+
 def _banner(shown: Selection, rows: int, scored: bool) -> str:
     """Says that the grid shows part of the run, which part, and where the rest is."""
     n, total = f"{len(shown.records):,}", f"{shown.jobs:,}"
-    parts = []
-    if shown.failed_shown == shown.failed and shown.failed:
-        parts.append(f"all {shown.failed:,} failed or canceled jobs, with the rest of their rows")
-    elif shown.failed:
-        parts.append(
-            f"{shown.failed_shown:,} of the {shown.failed:,} failed or canceled jobs (the first in input "
-            "order), with the rest of their rows"
+    parts = [
+        part
+        for part in (
+            _share(shown.failed_shown, shown.failed, "failed or canceled jobs", "the first in input order"),
+            _share(
+                shown.below_one_shown,
+                shown.below_one,
+                "jobs that scored below 1",
+                "those in rows with failures, then the first in input order",
+            ),
         )
-    if shown.below_one_shown == shown.below_one and shown.below_one:
-        parts.append(f"all {shown.below_one:,} jobs that scored below 1, with the rest of their rows")
-    elif shown.below_one:
-        parts.append(
-            f"{shown.below_one_shown:,} of the {shown.below_one:,} jobs that scored below 1 (those in rows "
-            "with failures, then the first in input order), with the rest of their rows"
-        )
+        if part
+    ]
     if shown.other_rows:
         parts.append(f"the first {shown.other_rows:,} other grid rows in input order")
     what = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
