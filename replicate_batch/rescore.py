@@ -31,7 +31,7 @@ from .rescore_judges import RescoreJudges, scorers_spec
 from .rows.rowset import load_rows
 from .runfolder.journal import JOURNAL_NAME
 from .runfolder.manifest import Manifest, read_manifest, write_manifest
-from .runfolder.results import COLUMNS, RESULTS_NAME, FinalStatus, JobResult, ResultColumns, ScoreCell
+from .runfolder.results import COLUMNS, RESULTS_NAME, FinalStatus, JobResult, ResultColumns
 from .runfolder.writer import RunFolder
 from .runner import RunSummary, exit_status
 from .scoring.checks import check_scoring
@@ -232,30 +232,26 @@ class _Rescoring:
 
     def rows(self, old: ResultColumns, new: ResultColumns) -> Iterator[list[Any]]:
         """results.csv's rows in order, the score and note cells those of the new scorers."""
-        width, rest = len(old.header()), old.score_span.stop
-        with (
-            open(self.run_dir / RESULTS_NAME, encoding="utf-8", newline="") as handle,
-            open(self.run_dir / JOURNAL_NAME, "rb") as journal,
-        ):
-            reader = csv_reader(handle)
-            next(reader, None)
-            for cells in reader:
-                if len(cells) != width:
-                    self.cut_short += 1
-                    continue
-                result = self._result(cells, journal)
-                scores = self._scores(result)
-                self.scoring.board.add_scores(result.model, result.row_id, result.metadata, scores)
-                self.stats.count(
-                    cells[_AT["model"]],
-                    cells[_AT["status"]],
-                    seconds(cells[_AT["wall_time"]]),
-                    seconds(cells[_AT["predict_time"]]),
-                )
-                yield [*cells[: len(COLUMNS)], *new.score_cells(scores), *cells[rest:]]
+        rest = old.score_span.stop
+        for cells, result in self._read(old, count=True):
+            scores = self.scoring.jobs.scores(result, self._row(result, count=True))
+            self.scoring.board.add_scores(result.model, result.row_id, result.metadata, scores)
+            self.stats.count(
+                cells[_AT["model"]],
+                cells[_AT["status"]],
+                seconds(cells[_AT["wall_time"]]),
+                seconds(cells[_AT["predict_time"]]),
+            )
+            yield [*cells[: len(COLUMNS)], *new.score_cells(scores), *cells[rest:]]
 
     def results(self, old: ResultColumns) -> Iterator[tuple[JobResult, Mapping[str, Any]]]:
         """Each job's result (as `rows` reads it) with its row's fields, for judging ahead."""
+        for _, result in self._read(old, count=False):
+            yield result, self._row(result, count=False)
+
+    def _read(self, old: ResultColumns, *, count: bool) -> Iterator[tuple[list[str], JobResult]]:
+        """results.csv's whole rows in order, each with its job's result: the journal's, else the row's.
+        `count`: tally what the warnings report (once, on the pass that writes)."""
         width = len(old.header())
         with (
             open(self.run_dir / RESULTS_NAME, encoding="utf-8", newline="") as handle,
@@ -264,12 +260,12 @@ class _Rescoring:
             reader = csv_reader(handle)
             next(reader, None)
             for cells in reader:
-                if len(cells) == width:
-                    result = self._result(cells, journal, count=False)
-                    row = self.held.get(result.row_id)
-                    yield result, row if row is not None else {"id": result.row_id, **result.metadata}
+                if len(cells) != width:
+                    self.cut_short += count
+                    continue
+                yield cells, self._result(cells, journal, count)
 
-    def _result(self, cells: Sequence[str], journal: BinaryIO, count: bool = True) -> JobResult:
+    def _result(self, cells: Sequence[str], journal: BinaryIO, count: bool) -> JobResult:
         offset = self.offsets.get(cells[_AT["job_id"]])
         if offset is not None:
             journal.seek(offset)
@@ -282,12 +278,13 @@ class _Rescoring:
         self.not_journaled += count
         return _from_cells(cells)
 
-    def _scores(self, result: JobResult) -> tuple[ScoreCell, ...]:
+    def _row(self, result: JobResult, count: bool) -> Mapping[str, Any]:
+        """The fields of the job's row as scorers see them; its id and metadata when the row is gone."""
         row = self.held.get(result.row_id)
         if row is None:
-            self.rowless += 1
+            self.rowless += count
             row = {"id": result.row_id, **result.metadata}
-        return self.scoring.jobs.scores(result, row)
+        return row
 
     def warnings(self) -> list[str]:
         """What the rescore could not do as a run would have."""

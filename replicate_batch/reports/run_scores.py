@@ -19,6 +19,7 @@ from typing import Any
 from ..csv_cells import csv_reader
 from ..runfolder.manifest import Manifest
 from ..runfolder.results import RESULTS_NAME
+from ..scoring.statistics import interval_text
 from .records import NOTE_PREFIX, SCORE_PREFIX
 
 Pair = tuple[str, str]  # (model, scorer)
@@ -61,15 +62,6 @@ class ScoreSummary:
     def text(self) -> str:
         """`0.75 [0.60, 0.86]`, or `–` without a mean."""
         return interval_text(self.mean, self.ci_low, self.ci_high)
-
-
-def interval_text(mean: float | None, low: float | None, high: float | None) -> str:
-    """A mean with its interval, two decimals: `0.75 [0.60, 0.86]` (`–` without a mean)."""
-    if mean is None:
-        return "–"
-    if low is None or high is None:
-        return f"{mean:.2f}"
-    return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
 
 
 ModelScores = dict[str, dict[str, ScoreSummary]]  # model -> scorer -> summary

@@ -23,9 +23,9 @@ from .scorer import AnyScorer, applies_to, score_facts
 JudgeStep = Callable[[Judge, JobFacts, JobResult], Score]
 """A judge's score for a succeeded job (its facts and its result): what runs the judge's prediction."""
 
-# How one scorer scores one job, bound when a model's scorers are first asked for: (name, check of the
-# job's facts, None) for a scorer, (name, None, step of facts and result) for a judge.
-_Bound = tuple[str, Check | None, Callable[[JobFacts, JobResult], Score] | None]
+# How one scorer scores one job, bound when a model's scorers are first asked for: (name, the check of
+# the job's facts) for a scorer, (name, the judge) for a judge, which `judge` asks.
+_Bound = tuple[str, Check | Judge]
 
 
 class JobScoring:
@@ -56,10 +56,10 @@ class JobScoring:
 
     def _bind(self, scorer: AnyScorer) -> _Bound:
         if isinstance(scorer, Judge):
-            return scorer.name, None, lambda facts, result: self.judge(scorer, facts, result)
+            return scorer.name, scorer
         if scorer.entry.field is None:
-            return scorer.name, scorer.check, None
-        return scorer.name, lambda facts: score_facts(scorer, facts), None
+            return scorer.name, scorer.check
+        return scorer.name, lambda facts: score_facts(scorer, facts)
 
     def score(self, result: JobResult, row: Mapping[str, Any]) -> JobResult:
         """The result with the scores of the scorers that apply to its model; none unless it succeeded.
@@ -79,9 +79,9 @@ class JobScoring:
             return ()
         facts = self._facts(result, row)
         cells = []
-        for name, check, step in bound:  # a flat loop: this runs for every job and scorer
+        for name, how in bound:  # a flat loop: this runs for every job and scorer
             try:
-                score = check(facts) if check is not None else step(facts, result)  # type: ignore[misc]
+                score = self.judge(how, facts, result) if isinstance(how, Judge) else how(facts)
             except Exception as error:  # a mistake of ours in one kind must not lose the job's result
                 score = unscored(f"internal error: {type(error).__name__}: {error}")
             cells.append((name, score.value, score.note))
@@ -91,12 +91,12 @@ class JobScoring:
         """Ask the judges that apply to a succeeded result (`rescore` does, ahead of scoring it)."""
         if result.status != "succeeded":
             return
-        steps = [step for _, _, step in self._bound(result.model)[1] if step is not None]
-        if steps:
+        judges = [how for _, how in self._bound(result.model)[1] if isinstance(how, Judge)]
+        if judges:
             facts = self._facts(result, row)
-            for step in steps:
+            for judge in judges:
                 with contextlib.suppress(Exception):  # what it gives is read when the job is scored
-                    step(facts, result)
+                    self.judge(judge, facts, result)
 
     def _facts(self, result: JobResult, row: Mapping[str, Any]) -> JobFacts:
         return JobFacts.of(
