@@ -175,6 +175,9 @@ class ResultColumns:
 
     def score_cells(self, scores: Sequence[ScoreCell]) -> list[Any]:
         """The `score.*` and `note.*` cells of a job's scores: empty where a scorer gave none."""
+        if len(scores) == len(self.scores) and [cell[0] for cell in scores] == list(self.scores):
+            # Every scorer's, in column order (as a run scores a job of a model they all apply to).
+            return [cell for _, value, note in scores for cell in (score_cell(value), note)]
         cells: list[Any] = [""] * (2 * len(self.scores))
         at = self._score_at
         for name, value, note in scores:
@@ -216,6 +219,8 @@ def score_cell(value: float | None) -> int | float | str:
     else the float (written as Python writes it, `0.75`)."""
     if value is None:
         return ""
+    if value == 1.0 or value == 0.0:  # most scores: checked first, as `1` and `0`
+        return 1 if value else 0
     value = float(value)
     return int(value) if value.is_integer() else value
 
