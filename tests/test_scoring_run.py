@@ -396,7 +396,7 @@ def test_score_cells_and_columns_have_one_order() -> None:
     assert cells[len(COLUMNS) :] == ["", "", 0.5, "half", "p", ""]
 
 
-def test_journal_lines_of_older_runs_load_without_scores() -> None:
+def test_journal_lines_of_older_runs_load_with_or_without_scores() -> None:
     line = {"job_id": "j", "model": "m", "row_id": "r", "repeat": 0, "status": "succeeded", "output": "x"}
     result = JobResult.from_journal(line)
     assert (result.scores, result.output_json, result.output_value) == ((), False, "x")
@@ -404,4 +404,6 @@ def test_journal_lines_of_older_runs_load_without_scores() -> None:
         {**line, "output": '{"a": 1}', "output_json": True, "scores": [["s", 1, ""], ["t", None, "why"]]}
     )
     assert again.scores == (("s", 1.0, ""), ("t", None, "why")) and again.output_value == {"a": 1}
-    assert JobResult.from_journal(again.to_journal()) == again
+    journaled = again.to_journal()  # as journals have them now: values by name, and the notes there are
+    assert (journaled["scores"], journaled["notes"]) == ({"s": 1.0, "t": None}, {"t": "why"})
+    assert JobResult.from_journal(json.loads(json.dumps(journaled))) == again

@@ -45,6 +45,7 @@ def feed_jobs(
 
     def collect(done: set[Future[JobResult | None]]) -> None:
         escaped: BaseException | None = None  # raised once every other finished job is recorded
+        results: list[JobResult] = []
         for future in done:
             job_ids.pop(future, None)
             if future.cancelled():
@@ -53,10 +54,13 @@ def feed_jobs(
                 escaped = escaped or error
                 continue
             result = future.result()
-            if result is None:  # a task of `first`
-                continue
-            folder.record(result)
-            progress.add(result, execution.count_in_flight())
+            if result is not None:  # None: a task of `first`
+                results.append(result)
+        if results:
+            folder.record_all(results)
+            in_flight = execution.count_in_flight()
+            for result in results:
+                progress.add(result, in_flight)
         if escaped is not None:
             raise escaped
 

@@ -110,7 +110,10 @@ class JobResult:
         data["files"] = list(self.files)
         data["input"] = dict(self.input)
         data["metadata"] = dict(self.metadata)
-        data["scores"] = list(self.scores)  # (name, value, note) tuples: JSON lists
+        # {name: value} and the notes that say something: a third of the JSON (and its encoding) that
+        # (name, value, note) triples take, for every job.
+        data["scores"] = {name: value for name, value, _ in self.scores}
+        data["notes"] = {name: note for name, _, note in self.scores if note}
         return data
 
     @classmethod
@@ -118,7 +121,7 @@ class JobResult:
         """Rebuild a result written by `to_journal` (older journals have no scores: none)."""
         values = dict(data)
         values["files"] = tuple(values.get("files") or ())
-        values["scores"] = tuple(_score_cells(values.get("scores") or ()))
+        values["scores"] = tuple(_score_cells(values.get("scores") or (), values.pop("notes", None) or {}))
         values["output_json"] = values.get("output_json") is True
         return cls(**values)
 
@@ -126,13 +129,17 @@ class JobResult:
 _FIELD_NAMES = tuple(f.name for f in fields(JobResult))
 
 
-def _score_cells(cells: Iterable[Any]) -> Iterable[ScoreCell]:
-    """Journaled scores back as cells; a cell that is not (name, number or null, note) is dropped."""
-    for cell in cells:
-        if isinstance(cell, (list, tuple)) and len(cell) == 3:
-            name, value, note = cell
-            if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-                yield str(name), None if value is None else float(value), str(note)
+def _score_cells(scores: Any, notes: Any) -> Iterable[ScoreCell]:
+    """Journaled scores back as cells: `{name: value}` with `notes` `{name: note}`, or (as older
+    journals have them) [name, value, note] lists. A value that is not a number or null is dropped."""
+    if isinstance(scores, Mapping):
+        notes = notes if isinstance(notes, Mapping) else {}
+        cells: Iterable[Any] = ((name, value, notes.get(name, "")) for name, value in scores.items())
+    else:
+        cells = (cell for cell in scores if isinstance(cell, (list, tuple)) and len(cell) == 3)
+    for name, value, note in cells:
+        if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            yield str(name), None if value is None else float(value), str(note)
 
 
 @dataclass(frozen=True)
@@ -175,6 +182,9 @@ class ResultColumns:
 
     def score_cells(self, scores: Sequence[ScoreCell]) -> list[Any]:
         """The `score.*` and `note.*` cells of a job's scores: empty where a scorer gave none."""
+        if len(scores) == len(self.scores) and [cell[0] for cell in scores] == list(self.scores):
+            # Every scorer's, in column order (as a run scores a job of a model they all apply to).
+            return [cell for _, value, note in scores for cell in (score_cell(value), note)]
         cells: list[Any] = [""] * (2 * len(self.scores))
         at = self._score_at
         for name, value, note in scores:
@@ -216,6 +226,8 @@ def score_cell(value: float | None) -> int | float | str:
     else the float (written as Python writes it, `0.75`)."""
     if value is None:
         return ""
+    if value == 1.0 or value == 0.0:  # most scores: checked first, as `1` and `0`
+        return 1 if value else 0
     value = float(value)
     return int(value) if value.is_integer() else value
 

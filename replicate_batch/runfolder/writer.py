@@ -261,6 +261,8 @@ class RunFolder:
         its token counts. The rows already written get empty cells there; a crash meanwhile leaves the
         old file whole. Hold `_lock`.
         """
+        if self._results is not None:
+            self._results.flush()  # rows of this batch written so far are read back below
         old_metrics = self.columns.metrics
         columns = replace(self.columns, metrics=tuple(metric_columns([*old_metrics, *names])))
         first, width = len(COLUMNS) + 2 * len(self.columns.scores), len(old_metrics)
@@ -286,27 +288,40 @@ class RunFolder:
 
     def journal(self, event: str, **fields: Any) -> None:
         """Append one event to `journal.jsonl` and flush it, so a crash loses at most this line."""
-        line = json.dumps({"event": event, "time": utc_now_iso(), **fields}, ensure_ascii=False, default=str)
-        line = redact(line)
+        line = _journal_line(event, utc_now_iso(), fields)
         with self._lock:
             assert self._journal is not None, "open() the run folder first"
-            self._journal.write(line + "\n")
+            self._journal.write(line)
             self._journal.flush()
 
     def record(self, result: JobResult) -> None:
         """Journal a finished job and append its `results.csv` row."""
-        self.journal("finished", job_id=result.job_id, result=result.to_journal())
+        self.record_all((result,))
+
+    def record_all(self, results: Sequence[JobResult]) -> None:
+        """Journal finished jobs, then append their `results.csv` rows: one write to each file for all.
+
+        The jobs that finished together (the writer found them done at once) are written together;
+        each journal line is whole before any of their rows is written, as for one job.
+        """
+        now = utc_now_iso()
+        lines = "".join(
+            _journal_line("finished", now, {"job_id": result.job_id, "result": result.to_journal()})
+            for result in results
+        )
         with self._lock:
-            new = [name for name in result.metrics if name not in self.columns.metrics]
-            if new:
-                self._widen(new)
-            row = self._row(result)
-            self._results_writer.writerow(row)
-            assert self._results is not None
+            assert self._journal is not None and self._results is not None, "open() the run folder first"
+            self._journal.write(lines)
+            self._journal.flush()
+            for result in results:
+                new = [name for name in result.metrics if name not in self.columns.metrics]
+                if new:
+                    self._widen(new)
+                self._results_writer.writerow(self._row(result))
+                self._counts[result.status] += 1
+                if self.tally is not None:
+                    self.tally.add(result)
             self._results.flush()
-            self._counts[result.status] += 1
-            if self.tally is not None:
-                self.tally.add(result)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -333,6 +348,15 @@ class RunFolder:
         lock, self._lock_handle = self._lock_handle, None
         if lock is not None:
             lock.close()  # releases the flock; the file stays, harmlessly
+
+
+# Made once: `json.dumps` with options builds an encoder for every line, a tenth of a line's cost.
+_JOURNAL_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
+def _journal_line(event: str, time: str, fields: Mapping[str, Any]) -> str:
+    """One journal event as its line, redacted."""
+    return redact(_JOURNAL_JSON.encode({"event": event, "time": time, **fields})) + "\n"
 
 
 def _replace_text(path: Path, text: str) -> None:

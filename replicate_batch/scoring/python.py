@@ -22,7 +22,7 @@ from typing import Any
 
 from ..spec.problems import did_you_mean, show_value
 from .facts import Check, JobFacts
-from .score import Score, unscored
+from .score import Score, passed, unscored
 
 ARGUMENTS = ("output", "row", "input", "files", "model")
 
@@ -110,15 +110,6 @@ def _arguments(function: Callable[..., Any], name: str) -> tuple[str, ...]:
     return tuple(taken)
 
 
-def call_function(scorer: ScorerFunction, facts: JobFacts) -> Score:
-    """The function's score for one job; anything it raises leaves the job unscored with the error."""
-    try:
-        result = scorer.function(**{name: _ARGUMENT[name](facts) for name in scorer.arguments})
-    except (Exception, SystemExit) as error:
-        return unscored(f"{type(error).__name__}: {error}")
-    return score_of(result)
-
-
 # Each argument made only when the function names it: copies, so a function cannot change the job.
 _ARGUMENT: dict[str, Callable[[JobFacts], Any]] = {
     "output": lambda facts: facts.value,
@@ -131,6 +122,8 @@ _ARGUMENT: dict[str, Callable[[JobFacts], Any]] = {
 
 def score_of(result: Any) -> Score:
     """A function's return value as a Score: a number, a bool, None or (number, note)."""
+    if result is True or result is False:  # what most scorer functions return
+        return passed(result)
     note = ""
     if isinstance(result, tuple) and len(result) == 2:
         result, note = result[0], "" if result[1] is None else str(result[1])
@@ -147,10 +140,16 @@ def score_of(result: Any) -> Score:
 
 
 def python_check(scorer: ScorerFunction) -> Check:
-    """A loaded scorer function as a Check."""
+    """A loaded scorer function as a Check: each job's arguments made as the function names them."""
+    function = scorer.function
+    makers = tuple((name, _ARGUMENT[name]) for name in scorer.arguments)
 
     def check(facts: JobFacts) -> Score:
-        return call_function(scorer, facts)
+        try:
+            result = function(**{name: make(facts) for name, make in makers})
+        except (Exception, SystemExit) as error:
+            return unscored(f"{type(error).__name__}: {error}")
+        return score_of(result)
 
     return check
 
