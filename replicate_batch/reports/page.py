@@ -275,7 +275,7 @@ def write_report(run_dir: str | Path, *, max_jobs: int = MAX_JOBS) -> Path:
     The grid embeds at most `max_jobs` jobs; `results.csv` is streamed, never held whole.
     """
     run = load_run(run_dir, with_results=False)
-    shape = survey(run, read_results(run.path))
+    shape = survey(run, read_results(run.path), max_jobs)
     selection = select_jobs(run, shape, max_jobs)
     target = run.path / REPORT_NAME
     part = run.path / (REPORT_NAME + ".part")
