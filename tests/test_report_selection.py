@@ -36,7 +36,8 @@ class Shape:
 
     rows: int = 40
     named_rows: bool = False  # row ids like `q17` instead of numbers
-    named_late: bool = False  # numbers, but for a few rows whose results come last
+    numbered: bool = False  # with named_rows: but for every 9th row, whose id is its number
+    named_late: bool = False  # numbers, but for every 9th row, whose results come last
     matrix: dict[str, list[Any]] = field(default_factory=dict)
     partial: bool = False  # beta takes no value for the last matrix key
     repeats: int = 1
@@ -56,7 +57,8 @@ def write_run(folder: Path, shape: Shape) -> Path:
     header += [f"input.{k}" for k in keys]
     records = []
     for row in range(1, shape.rows + 1):
-        row_id = f"q{row}" if shape.named_rows or (shape.named_late and row % 9 == 0) else str(row)
+        named = shape.named_rows and not (shape.numbered and row % 9 == 0)
+        row_id = f"q{row}" if named or (shape.named_late and row % 9 == 0) else str(row)
         for model, repeat in itertools.product(MODELS, range(shape.repeats)):
             own = keys[:-1] if shape.partial and model == "beta" else keys
             for values in itertools.product(*(shape.matrix[k] for k in own)):
@@ -118,7 +120,7 @@ CASES = {
     "numeric rows, failures and low scores": (Shape(fail_every=11, low_share=0.1), 30),
     "numeric rows, more failing rows than their share": (Shape(fail_every=4, low_share=0.3), 24),
     "named rows": (Shape(named_rows=True, fail_every=9, low_share=0.15), 30),
-    "numbers but for a few rows that come last": (Shape(named_late=True, fail_every=13, low_share=0.2), 30),
+    "names but for a few numbers": (Shape(named_rows=True, numbered=True, fail_every=13, low_share=0.2), 30),
     "a matrix and repeats": (
         Shape(
             rows=12, matrix={"seed": [3, 1, 2], "size": ["s", "l"]}, repeats=2, fail_every=17, low_share=0.1
@@ -139,9 +141,11 @@ CASES = {
     "no scorers, failures only": (Shape(scorers=False, fail_every=6), 30),
     "low scores, no failures": (Shape(low_share=0.2, seed=4), 30),
 }
-# The survey cannot know the group keys (a matrix key some job has no value for) or which scorers
-# apply (no `scores` in the manifest) before its end: select_jobs finds the rows itself.
+# The survey cannot know the group keys (a matrix key some job has no value for), which scorers apply
+# (no `scores` in the manifest) or the grid's order (the row ids were numbers up to the first failure)
+# before its end: select_jobs finds the rows itself.
 FALLBACK_CASES = {
+    "numbers but for a few rows that come last": (Shape(named_late=True, fail_every=13, low_share=0.2), 30),
     "a matrix key beta does not take": (
         Shape(
             rows=12, matrix={"seed": [1, 2], "size": ["s", "l"]}, partial=True, fail_every=8, low_share=0.2
@@ -186,9 +190,8 @@ def test_without_what_it_needs_the_survey_leaves_the_rows_to_the_selection(
     assert 0 < len(selected.records) <= max_jobs < selected.jobs
 
 
-def test_the_survey_keeps_a_named_rows_candidates_in_the_order_results_name_them(tmp_path: Path) -> None:
-    # Row ids are numbers until row 9's results, which come last: rows then rank by when they came.
-    run_dir = write_run(tmp_path / "run", Shape(named_late=True, fail_every=5))
+def test_the_survey_keeps_the_first_named_rows_in_the_order_results_name_them(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "run", Shape(named_rows=True, fail_every=5))
     run = load_run(run_dir, with_results=False)
     shape = survey(run, read_results(run_dir), 30)
     assert not shape.numeric_rows and shape.candidates is not None

@@ -61,7 +61,12 @@ class RunShape:
 
     def group_key(self, record: Mapping[str, str]) -> GroupKey:
         """The grid row a job is drawn in."""
-        return record["row_id"], record.get("repeat", "0"), tuple([record[c] for c in self._shared_columns])
+        columns = self._shared_columns
+        return (
+            record["row_id"],
+            record.get("repeat", "0"),
+            tuple([record[c] for c in columns]) if columns else (),
+        )
 
     def is_below_one(self, record: Mapping[str, str]) -> bool:
         """Whether a job scored below 1 (or is unscored) under a scorer that applies to its model."""
@@ -156,7 +161,7 @@ class _FirstGroups:
         """Count one job of the row `key` (and keep `item` while the row is kept)."""
         if key not in self.members:
             self._arrivals += 1
-            rank = (tier, *(rank if rank is not None else (self._arrivals, key)))
+            rank = (tier, *rank) if rank is not None else (tier, self._arrivals, key)
             if self._cutoff is not None and rank >= self._cutoff:
                 return
             self.members[key] = []
@@ -179,7 +184,11 @@ def _by_number(run: RunRecords, shared: Sequence[str]) -> Callable[[GroupKey], R
 
     def rank(key: GroupKey) -> Rank:
         row_id, repeat, shared_values = key
-        positions = tuple(values[k].index(v) if v in values[k] else -1 for k, v in zip(shared, shared_values))
+        positions: tuple[int, ...] = ()
+        if shared_values:
+            positions = tuple(
+                values[k].index(v) if v in values[k] else -1 for k, v in zip(shared, shared_values)
+            )
         return (int(row_id), row_id, positions, int(repeat) if repeat.isdigit() else 0, key)
 
     return rank
@@ -221,30 +230,36 @@ class _CandidateRows:
 class _SurveyCandidates:
     """`Candidates` found by the survey, before the grid's order and its shared matrix keys are known.
 
-    Group keys take every matrix key (the survey drops the finder when a job has no value for one);
-    rows are ranked both by number, while every row id so far is one, and by arrival.
+    Group keys take every matrix key (the survey drops the finder when a job has no value for one).
+    Rows rank by number when every row id before the first job counted is one, else by arrival; should
+    a row id that is not a number come after that, the rows found are not the grid's (`found`: None).
     """
 
     def __init__(self, run: RunRecords, max_jobs: int) -> None:
-        budget = int(max_jobs * FAILED_SHARE)
+        self._run = run
+        self._budget = int(max_jobs * FAILED_SHARE)
         self._columns = [f"input.{k}" for k in run.matrix_keys]
-        self._by_number: _CandidateRows | None = _CandidateRows(budget, _by_number(run, run.matrix_keys))
-        self._by_arrival = _CandidateRows(budget, _by_arrival)
+        self._rows: _CandidateRows | None = None
+        self._numeric_rows = True  # ranked by number
 
     def add(self, record: Mapping[str, str], failed: bool, below_one: bool, numeric_rows: bool) -> None:
         """Count one job that failed or scored below 1; `numeric_rows`: every row id so far is a number."""
-        key = record["row_id"], record.get("repeat", "0"), tuple([record.get(c, "") for c in self._columns])
-        if not numeric_rows:
-            self._by_number = None
-        elif self._by_number is not None:
-            self._by_number.add(key, failed, below_one)
-        self._by_arrival.add(key, failed, below_one)
+        if self._rows is None:
+            self._numeric_rows = numeric_rows
+            rank = _by_number(self._run, self._run.matrix_keys) if numeric_rows else _by_arrival
+            self._rows = _CandidateRows(self._budget, rank)
+        elif numeric_rows != self._numeric_rows:
+            return  # found() will say so
+        columns = self._columns
+        values = tuple([record.get(c, "") for c in columns]) if columns else ()
+        self._rows.add((record["row_id"], record.get("repeat", "0"), values), failed, below_one)
 
-    def found(self, numeric_rows: bool) -> Candidates:
-        """The rows found, in the grid's order (`numeric_rows`: every row id is a number)."""
-        if numeric_rows and self._by_number is not None:
-            return self._by_number.found()
-        return self._by_arrival.found()
+    def found(self, numeric_rows: bool) -> Candidates | None:
+        """The rows found; None when they were ranked in another order than the grid's (`numeric_rows`:
+        every row id is a number)."""
+        if self._rows is None:
+            return Candidates(self._budget, frozenset(), frozenset())
+        return self._rows.found() if numeric_rows == self._numeric_rows else None
 
 
 def find_candidates(run: RunRecords, shape: RunShape, max_jobs: int) -> Candidates:
