@@ -152,9 +152,11 @@ def _files(record: Mapping[str, str]) -> list[list[str]]:
 
 
 def _cells(record: Mapping[str, str], columns: Sequence[str]) -> list[str]:
-    """A job's cells of `columns`, less the empty ones at the end (none when no scorer marked it)."""
+    """A job's cells of `columns`, less the empty ones at the end (none when all are empty)."""
     cells = [record.get(column, "") for column in columns]
-    while cells and not cells[-1]:
+    if not any(cells):
+        return []
+    while not cells[-1]:
         cells.pop()
     return cells
 
@@ -163,8 +165,8 @@ def page_data(run: RunRecords, shape: RunShape | None = None) -> dict[str, Any]:
     """What the page's script draws: models, grid rows (inputs and job indices per model), jobs, and
     the scorers with, per model, those that apply to it (indices into `scorers`).
 
-    A job's `sc` holds its `score.<name>` cells in the order of `scorers`, `sn` its `note.<name>` cells
-    (only when it has a note); either less its empty cells at the end.
+    A job's `sc` holds its `score.<name>` cells in the order of `scorers`, `sn` its `note.<name>` cells,
+    each less its empty cells at the end, and left out when they are all empty.
 
     `shape` is the whole run's (`survey`) when `run.results` holds only the jobs to show.
     """
@@ -189,7 +191,7 @@ def page_data(run: RunRecords, shape: RunShape | None = None) -> dict[str, Any]:
         groups.setdefault(shape.group_key(record), []).append(index)
         output, is_json = pretty_output(record.get("output", ""))
         own = {k: v for k, v in run.matrix_values(record).items() if k not in shared}
-        job = {
+        job: dict[str, Any] = {
             "id": record["job_id"],
             "s": record["status"],
             "w": seconds(record.get("wall_time")),
@@ -200,8 +202,9 @@ def page_data(run: RunRecords, shape: RunShape | None = None) -> dict[str, Any]:
             "j": is_json,
             "f": _files(record),
             "e": record.get("error", ""),
-            "sc": _cells(record, score_columns),
         }
+        if scores := _cells(record, score_columns):
+            job["sc"] = scores
         if notes := _cells(record, note_columns):
             job["sn"] = notes
         jobs.append(job)

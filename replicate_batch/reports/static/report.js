@@ -40,9 +40,9 @@ function file([href, name, kind]) {
   return `<a class="file" href="${h}">${n}</a>`;
 }
 
-// Scores: a job's `sc` holds its score cells in D.scorers' order, `sn` its notes (no `sn` without a
-// note; either list ends at its last non-empty cell); D.applies[m] the indices (into D.scorers) of the
-// scorers that apply to model m. A score that is empty or not a number is unscored: it counts 0 in the
+// Scores: a job's `sc` holds its score cells in D.scorers' order, `sn` its notes (each list ends at its
+// last non-empty cell, and is left out when all are empty); D.applies[m] the indices (into D.scorers) of
+// the scorers that apply to model m. A score that is empty or not a number is unscored: it counts 0 in the
 // mean, as failed and canceled jobs do.
 const APPLIES = D.applies.map(list => new Set(list));
 const cellAt = (cells, s) => (cells && cells[s]) || '';
