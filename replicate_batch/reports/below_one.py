@@ -20,7 +20,7 @@ from operator import itemgetter
 from .records import NOTE_PREFIX, SCORE_PREFIX, RunRecords
 from .run_scores import manifest_scores, score_value
 
-Cells = Callable[[Mapping[str, str]], tuple[str, ...]]  # a record's cells of some columns
+_Cells = Callable[[Mapping[str, str]], tuple[str, ...]]  # a record's cells of some columns
 
 
 class BelowOne:
@@ -38,11 +38,11 @@ class BelowOne:
         return cells is not None and _any_below_one(cells(record))
 
 
-def _score_cells(names: Sequence[str]) -> Cells:
+def _score_cells(names: Sequence[str]) -> _Cells:
     if len(names) == 1:  # an itemgetter of one column gives the cell, not a tuple
         column = SCORE_PREFIX + names[0]
         return lambda record: (record[column],)
-    getter: Cells = itemgetter(*(SCORE_PREFIX + name for name in names))
+    getter: _Cells = itemgetter(*(SCORE_PREFIX + name for name in names))
     return getter
 
 
