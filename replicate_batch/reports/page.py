@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from ..values import is_url, local_file
 from .page_html import render_page
-from .records import RunRecords, as_cell, load_run, pretty_output, read_results
+from .records import NOTE_PREFIX, SCORE_PREFIX, RunRecords, as_cell, load_run, pretty_output, read_results
 from .selection import MAX_JOBS, GroupKey, RunShape, Selection, select_jobs, survey
 from .stats import seconds
 
@@ -151,19 +151,22 @@ def _files(record: Mapping[str, str]) -> list[list[str]]:
     return [[relative_href(p), PurePosixPath(p).name, media_kind(p)] for p in paths if isinstance(p, str)]
 
 
-def _scores(record: Mapping[str, str], names: Sequence[str]) -> list[list[str]]:
-    """`[name, score, note]` of each scorer that scored the job or left a note (a badge each)."""
-    found = []
-    for name in names:
-        value, note = record.get(f"score.{name}", ""), record.get(f"note.{name}", "")
-        if value or note:
-            found.append([name, value, note])
-    return found
+def _cells(record: Mapping[str, str], columns: Sequence[str]) -> list[str]:
+    """A job's cells of `columns`, less the empty ones at the end (none when all are empty)."""
+    cells = [record.get(column, "") for column in columns]
+    if not any(cells):
+        return []
+    while not cells[-1]:
+        cells.pop()
+    return cells
 
 
 def page_data(run: RunRecords, shape: RunShape | None = None) -> dict[str, Any]:
     """What the page's script draws: models, grid rows (inputs and job indices per model), jobs, and
     the scorers with, per model, those that apply to it (indices into `scorers`).
+
+    A job's `sc` holds its `score.<name>` cells in the order of `scorers`, `sn` its `note.<name>` cells,
+    each less its empty cells at the end, and left out when they are all empty.
 
     `shape` is the whole run's (`survey`) when `run.results` holds only the jobs to show.
     """
@@ -180,27 +183,31 @@ def page_data(run: RunRecords, shape: RunShape | None = None) -> dict[str, Any]:
         values = run.matrix_values(record)
         return tuple(matrix[k].index(values[k]) if values.get(k) in matrix[k] else -1 for k in keys)
 
+    score_columns = [SCORE_PREFIX + name for name in run.scorer_names]
+    note_columns = [NOTE_PREFIX + name for name in run.scorer_names]
     groups: dict[GroupKey, list[int]] = {}
     jobs: list[dict[str, Any]] = []
     for index, record in enumerate(run.results):
         groups.setdefault(shape.group_key(record), []).append(index)
         output, is_json = pretty_output(record.get("output", ""))
         own = {k: v for k, v in run.matrix_values(record).items() if k not in shared}
-        jobs.append(
-            {
-                "id": record["job_id"],
-                "s": record["status"],
-                "w": seconds(record.get("wall_time")),
-                "p": seconds(record.get("predict_time")),
-                "a": int(record["attempts"]) if record.get("attempts", "").isdigit() else 0,
-                "m": " · ".join(f"{k}={v}" for k, v in own.items()),
-                "o": output,
-                "j": is_json,
-                "f": _files(record),
-                "e": record.get("error", ""),
-                "sc": _scores(record, run.scorer_names),
-            }
-        )
+        job: dict[str, Any] = {
+            "id": record["job_id"],
+            "s": record["status"],
+            "w": seconds(record.get("wall_time")),
+            "p": seconds(record.get("predict_time")),
+            "a": int(record["attempts"]) if record.get("attempts", "").isdigit() else 0,
+            "m": " · ".join(f"{k}={v}" for k, v in own.items()),
+            "o": output,
+            "j": is_json,
+            "f": _files(record),
+            "e": record.get("error", ""),
+        }
+        if scores := _cells(record, score_columns):
+            job["sc"] = scores
+        if notes := _cells(record, note_columns):
+            job["sn"] = notes
+        jobs.append(job)
 
     def group_order(item: tuple[GroupKey, list[int]]) -> tuple[Any, ...]:
         (row_id, repeat, _), members = item
@@ -275,7 +282,7 @@ def write_report(run_dir: str | Path, *, max_jobs: int = MAX_JOBS) -> Path:
     The grid embeds at most `max_jobs` jobs; `results.csv` is streamed, never held whole.
     """
     run = load_run(run_dir, with_results=False)
-    shape = survey(run, read_results(run.path))
+    shape = survey(run, read_results(run.path), max_jobs)
     selection = select_jobs(run, shape, max_jobs)
     target = run.path / REPORT_NAME
     part = run.path / (REPORT_NAME + ".part")

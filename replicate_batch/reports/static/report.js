@@ -40,19 +40,21 @@ function file([href, name, kind]) {
   return `<a class="file" href="${h}">${n}</a>`;
 }
 
-// Scores: `sc` holds a job's [scorer, score, note] where it has a score or a note; D.applies[m] the
-// indices (into D.scorers) of the scorers that apply to model m. A score that is empty or not a number
-// is unscored: it counts 0 in the mean, as failed and canceled jobs do.
-const APPLIES = D.applies.map(list => new Set(list.map(s => D.scorers[s])));
-function scoreOf(k, name) {
-  const found = D.jobs[k].sc.find(s => s[0] === name), v = found && found[1] !== '' ? Number(found[1]) : NaN;
+// Scores: a job's `sc` holds its score cells in D.scorers' order, `sn` its notes (each list ends at its
+// last non-empty cell, and is left out when all are empty); D.applies[m] the indices (into D.scorers) of
+// the scorers that apply to model m. A score that is empty or not a number is unscored: it counts 0 in the
+// mean, as failed and canceled jobs do.
+const APPLIES = D.applies.map(list => new Set(list));
+const cellAt = (cells, s) => (cells && cells[s]) || '';
+function scoreOf(k, s) {
+  const c = cellAt(D.jobs[k].sc, s), v = c !== '' ? Number(c) : NaN;
   return Number.isFinite(v) ? v : NaN;
 }
 // A job that scored below 1: under a scorer that applies to its model, a score below 1 or none (so a
 // failed, canceled or unscored job): the jobs that pull a mean down (reports/below_one.py says the same).
 const LOW = new Uint8Array(D.jobs.length);
 D.rows.forEach(R => R.c.forEach((cell, m) => cell.forEach(k => {
-  for (const name of APPLIES[m]) if (!(scoreOf(k, name) >= 1)) LOW[k] = 1;
+  for (const s of APPLIES[m]) if (!(scoreOf(k, s) >= 1)) LOW[k] = 1;
 })));
 
 // A scorer's badge: its name and score (– when unscored), its note on hover.
@@ -64,8 +66,9 @@ function badge([name, value, note]) {
 
 // A badge per scorer that applies to the job's model (or gave it a score or note), in column order.
 function badges(k, m) {
-  const own = new Map(D.jobs[k].sc.map(s => [s[0], s]));
-  return D.scorers.filter(n => own.has(n) || APPLIES[m].has(n)).map(n => badge(own.get(n) || [n, '', '']));
+  const j = D.jobs[k];
+  return D.scorers.map((name, s) => [name, cellAt(j.sc, s), cellAt(j.sn, s)])
+    .filter(([, value, note], s) => value || note || APPLIES[m].has(s)).map(badge);
 }
 
 function job(k, m) {
@@ -118,11 +121,10 @@ function slowest(R, m) {
 // A row's mean score under one scorer, over its jobs the scorer applies to (of model m, or of every
 // model when m is ''), unscored ones counting 0; null when it applies to none of them.
 function meanScore(R, s, m) {
-  const name = D.scorers[s];
   let sum = 0, n = 0;
   R.c.forEach((cell, i) => {
-    if ((m !== '' && i !== +m) || !APPLIES[i].has(name)) return;
-    for (const k of cell) { const v = scoreOf(k, name); sum += Number.isNaN(v) ? 0 : v; n++; }
+    if ((m !== '' && i !== +m) || !APPLIES[i].has(s)) return;
+    for (const k of cell) { const v = scoreOf(k, s); sum += Number.isNaN(v) ? 0 : v; n++; }
   });
   return n ? sum / n : null;
 }
