@@ -184,7 +184,12 @@ class ResultColumns:
         """The `score.*` and `note.*` cells of a job's scores: empty where a scorer gave none."""
         if len(scores) == len(self.scores) and [cell[0] for cell in scores] == list(self.scores):
             # Every scorer's, in column order (as a run scores a job of a model they all apply to).
-            return [cell for _, value, note in scores for cell in (score_cell(value), note)]
+            simple = _SIMPLE_CELLS
+            return [
+                cell
+                for _, value, note in scores
+                for cell in (simple[value] if value in simple else score_cell(value), note)
+            ]
         cells: list[Any] = [""] * (2 * len(self.scores))
         at = self._score_at
         for name, value, note in scores:
@@ -221,13 +226,15 @@ class ResultColumns:
         return cls(tuple(scores), tuple(metrics), tuple(inputs), tuple(metadata))
 
 
+# The cells of the commonest scores (`score_cell`'s), looked up rather than computed for every job.
+_SIMPLE_CELLS: dict[float | None, int | str] = {None: "", 1.0: 1, 0.0: 0}
+
+
 def score_cell(value: float | None) -> int | float | str:
     """A `score.<name>` cell: empty when unscored, a whole number as an int (written `1`, not `1.0`),
     else the float (written as Python writes it, `0.75`)."""
     if value is None:
         return ""
-    if value == 1.0 or value == 0.0:  # most scores: checked first, as `1` and `0`
-        return 1 if value else 0
     value = float(value)
     return int(value) if value.is_integer() else value
 

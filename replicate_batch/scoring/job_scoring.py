@@ -74,7 +74,8 @@ class JobScoring:
         """The scores `score` gives the result, alone."""
         if result.status != "succeeded":
             return ()
-        bound = self._bound(result.model)[1]
+        found = self._by_model.get(result.model)  # `_bound`, without a call for every job
+        bound = (found or self._bound(result.model))[1]
         if not bound:
             return ()
         facts = self._facts(result, row)
@@ -99,14 +100,9 @@ class JobScoring:
                     self.judge(judge, facts, result)
 
     def _facts(self, result: JobResult, row: Mapping[str, Any]) -> JobFacts:
-        return JobFacts.of(
-            output_text=result.output,
-            output_value=result.output_value,
-            row=row,
-            input=result.input,
-            files=[self.run_dir / name for name in result.files],
-            model=result.model,
-        )
+        output, value = result.output, result.output_value
+        files = tuple(self.run_dir / name for name in result.files) if result.files else ()
+        return JobFacts(output, value, row, result.input, files, result.model, output, value)
 
     def judge(self, judge: Judge, facts: JobFacts, result: JobResult) -> Score:
         """A judge's score for one job, by the judge step (without one, unscored: nothing can ask it)."""

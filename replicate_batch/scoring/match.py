@@ -1,67 +1,59 @@
-"""`equals`, `contains` and `one_of`: the output compared with text, whitespace around both ignored."""
+"""`equals`, `contains` and `one_of`: the output compared with text, whitespace around both ignored.
+
+Each check runs for every job and scorer, so each is one function with no helper calls.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from .config import ContainsEntry, EqualsEntry, OneOfEntry
-from .facts import Check, JobFacts, fill
-from .score import Score, passed
-from .template import parse_template
-
-
-def _norm(text: str, ignore_case: bool) -> str:
-    text = text.strip()
-    return text.casefold() if ignore_case else text
-
-
-def equals(output: str, expected: str, *, ignore_case: bool = False) -> Score:
-    """1 when the output is the expected text."""
-    return passed(_norm(output, ignore_case) == _norm(expected, ignore_case))
-
-
-def contains(output: str, expected: str, *, ignore_case: bool = False) -> Score:
-    """1 when the output contains the expected text."""
-    return passed(_norm(expected, ignore_case) in _norm(output, ignore_case))
-
-
-def one_of(output: str, items: Sequence[str], *, ignore_case: bool = False) -> Score:
-    """1 when the output is one of the items."""
-    text = _norm(output, ignore_case)
-    return passed(any(text == _norm(item, ignore_case) for item in items))
+from .facts import Check, JobFacts
+from .score import ONE, ZERO, Score
+from .template import parse_template, render
 
 
 def equals_check(entry: EqualsEntry) -> Check:
-    """`equals` bound to its entry."""
-    template = parse_template(entry.equals)
+    """`equals` bound to its entry: 1 when the output is the expected text."""
+    template, ignore_case = parse_template(entry.equals), entry.ignore_case
 
     def check(facts: JobFacts) -> Score:
-        expected = fill(template, facts)
+        expected = render(
+            template, row=facts.row, output_text=facts.output_text, output_value=facts.output_value
+        )
         if isinstance(expected, Score):
-            return expected
-        return equals(facts.text, expected, ignore_case=entry.ignore_case)
+            return expected  # unscored: the template's value is missing
+        output, expected = facts.text.strip(), expected.strip()
+        if ignore_case:
+            output, expected = output.casefold(), expected.casefold()
+        return ONE if output == expected else ZERO
 
     return check
 
 
 def contains_check(entry: ContainsEntry) -> Check:
-    """`contains` bound to its entry."""
-    template = parse_template(entry.contains)
+    """`contains` bound to its entry: 1 when the output contains the expected text."""
+    template, ignore_case = parse_template(entry.contains), entry.ignore_case
 
     def check(facts: JobFacts) -> Score:
-        expected = fill(template, facts)
+        expected = render(
+            template, row=facts.row, output_text=facts.output_text, output_value=facts.output_value
+        )
         if isinstance(expected, Score):
-            return expected
-        return contains(facts.text, expected, ignore_case=entry.ignore_case)
+            return expected  # unscored: the template's value is missing
+        output, expected = facts.text.strip(), expected.strip()
+        if ignore_case:
+            output, expected = output.casefold(), expected.casefold()
+        return ONE if expected in output else ZERO
 
     return check
 
 
 def one_of_check(entry: OneOfEntry) -> Check:
-    """`one_of` bound to its entry (its items are literal)."""
-    items = frozenset(_norm(item, entry.ignore_case) for item in entry.one_of)
+    """`one_of` bound to its entry (its items are literal): 1 when the output is one of the items."""
+    ignore_case = entry.ignore_case
+    items = frozenset(item.strip().casefold() if ignore_case else item.strip() for item in entry.one_of)
 
     def check(facts: JobFacts) -> Score:
-        return passed(_norm(facts.text, entry.ignore_case) in items)
+        output = facts.text.strip()
+        return ONE if (output.casefold() if ignore_case else output) in items else ZERO
 
     return check

@@ -6,19 +6,15 @@ import re
 
 from .config import RegexEntry
 from .facts import Check, JobFacts
-from .score import Score, passed
-
-
-def matches(output: str, pattern: re.Pattern[str]) -> Score:
-    """1 when the pattern is found in the output, whitespace around it stripped."""
-    return passed(pattern.search(output.strip()) is not None)
+from .score import ONE, ZERO, Score
 
 
 def regex_check(entry: RegexEntry) -> Check:
-    """`regex` bound to its entry (the pattern is literal, compiled once)."""
-    pattern = re.compile(entry.regex)
+    """`regex` bound to its entry (the pattern is literal, compiled once): 1 when the pattern is found
+    in the output, whitespace around it stripped."""
+    search = re.compile(entry.regex).search
 
     def check(facts: JobFacts) -> Score:
-        return matches(facts.text, pattern)
+        return ZERO if search(facts.text.strip()) is None else ONE
 
     return check

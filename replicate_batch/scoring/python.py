@@ -22,7 +22,7 @@ from typing import Any
 
 from ..spec.problems import did_you_mean, show_value
 from .facts import Check, JobFacts
-from .score import Score, passed, unscored
+from .score import ONE, ZERO, Score, unscored
 
 ARGUMENTS = ("output", "row", "input", "files", "model")
 
@@ -123,7 +123,7 @@ _ARGUMENT: dict[str, Callable[[JobFacts], Any]] = {
 def score_of(result: Any) -> Score:
     """A function's return value as a Score: a number, a bool, None or (number, note)."""
     if result is True or result is False:  # what most scorer functions return
-        return passed(result)
+        return ONE if result else ZERO
     note = ""
     if isinstance(result, tuple) and len(result) == 2:
         result, note = result[0], "" if result[1] is None else str(result[1])

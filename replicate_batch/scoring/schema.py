@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .config import JsonSchemaEntry
 from .facts import Check, JobFacts, scored_json
 from .fields import MISSING
-from .score import Score, passed, unscored
+from .score import ZERO, Score, passed, unscored
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -30,6 +30,7 @@ def json_schema_check(entry: JsonSchemaEntry) -> Check:
     validator = jsonschema.Draft202012Validator(entry.json_schema)
 
     def check(facts: JobFacts) -> Score:
-        return conforms(scored_json(facts), validator)
+        value = scored_json(facts)
+        return ZERO if value is MISSING else conforms(value, validator)  # most outputs are text
 
     return check

@@ -23,10 +23,11 @@ def unscored(note: str) -> Score:
     return Score(None, note)
 
 
-_ONE = Score(1.0)
-_ZERO = Score(0.0)
+# The two scores of a pass/fail check, made once: `ONE if ok else ZERO` where a check runs for every job.
+ONE = Score(1.0)
+ZERO = Score(0.0)
 
 
 def passed(ok: bool) -> Score:
     """1 or 0, as deterministic kinds score."""
-    return _ONE if ok else _ZERO
+    return ONE if ok else ZERO

@@ -106,7 +106,8 @@ def render(template: Template, *, row: Mapping[str, Any], output_text: str, outp
         elif isinstance(part, RowField):
             if part.name not in row:
                 return unscored(f"this row has no field `{part.name}`")
-            pieces.append(as_text(row[part.name]))
+            value = row[part.name]
+            pieces.append(value if type(value) is str else as_text(value))
         elif part.path is None:
             pieces.append(output_text)
         else:
