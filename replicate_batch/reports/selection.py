@@ -11,6 +11,8 @@ Memory stays bounded whatever the run's size: `results.csv` is read a row at a t
 passes (the survey, the failing and low-scored rows, the rows to show), and only the rows that may be
 shown are kept. The survey finds the failing and low-scored rows itself where one pass can (`survey`),
 so that a report usually reads `results.csv` twice.
+
+(Over 300 lines: the survey and the selection rank grid rows by one rule, and must find the same rows.)
 """
 
 from __future__ import annotations

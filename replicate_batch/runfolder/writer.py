@@ -2,6 +2,8 @@
 
 Every text it writes is redacted (redaction.py): whatever a server put in an error message, the API
 token never reaches the folder.
+
+(Over 300 lines: every write to the folder, and the lock that orders them, is here and only here.)
 """
 
 from __future__ import annotations
