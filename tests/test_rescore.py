@@ -64,7 +64,7 @@ def scores(run_dir: Path) -> dict[tuple[str, str], dict[str, tuple[str, str]]]:
 
 @pytest.fixture
 def finished_run(emu: Emulator, tmp_path: Path) -> Path:
-    """A run of a text model and a JSON model over CSV rows, with three scorers; its run folder."""
+    """A run of a text model and a JSON model over CSV rows, with four scorers; its run folder."""
     spec_dir = tmp_path / "spec"
     spec_dir.mkdir()
     (spec_dir / "rows.csv").write_text(ROWS, encoding="utf-8")
@@ -77,6 +77,9 @@ def finished_run(emu: Emulator, tmp_path: Path) -> Path:
             {"name": "label", "contains": "{_expected}", "ignore_case": True},
             {"name": "words", "close_to": "{_n}", "field": "words", "models": ["json"]},
             {"name": "seen", "python": "scorers.py:seen"},
+            # A built-in kind after the python scorer: a run scores the python one in the job's worker,
+            # then this one in the writer, each job's scores in spec order (as rescore's one step gives)
+            {"name": "capital", "regex": "^[A-Z]"},
         ],
     }
     out = tmp_path / "runs"
@@ -106,7 +109,7 @@ def test_rescore_with_the_same_scorers_rewrites_results_csv_byte_for_byte(
     assert (last["event"], last["spec"], last["scorers"]) == (
         "rescored",
         "spec.yaml",
-        ["label", "words", "seen"],
+        ["label", "words", "seen", "capital"],
     )
 
 
@@ -229,3 +232,14 @@ def test_rescore_of_a_run_with_failures_exits_1(emu: Emulator, tmp_path: Path) -
     summary = rb.rescore_run(run_dir)
     assert summary.exit_code == 1 and summary.counts == {"succeeded": 1, "failed": 1}
     assert summary.scores["echo"]["equals"].n == 2 and summary.scores["echo"]["equals"].scored == 1
+
+
+def test_a_run_journals_each_jobs_scores_in_spec_order(finished_run: Path) -> None:
+    # The python scorer ran in the job's worker and the others in the writer: still one order.
+    events = [json.loads(line) for line in (finished_run / "journal.jsonl").read_text().splitlines()]
+    orders = {
+        (event["result"]["model"], tuple(event["result"]["scores"]))
+        for event in events
+        if event["event"] == "finished" and "judge" not in event
+    }
+    assert orders == {("echo", ("label", "seen", "capital")), ("json", ("label", "words", "seen", "capital"))}

@@ -29,17 +29,20 @@ def feed_jobs(
     concurrency: int,
     state: JournalState | None,
     score: ScoreStep | None = None,
+    score_recorded: ScoreStep | None = None,
     first: Iterable[tuple[str, Callable[[], None]]] = (),
 ) -> tuple[bool, bool, bool]:
     """Feed jobs to the pool, at most `concurrency` queued beyond those running.
 
     Returns (interrupted, predictions left running, worker threads left behind): a first Ctrl-C
     cancels what runs and waits a little for it (creates still waiting for their answer are looked
-    up instead), a second one leaves it. `score` runs in the worker, right after the job. `first`
+    up instead), a second one leaves it. `score` runs in the worker, right after the job;
+    `score_recorded` in this thread, on each result about to be recorded. `first`
     are (job id, task) that record nothing (judging the results a resume keeps), fed before the jobs.
     """
     pending: set[Future[JobResult | None]] = set()
     job_ids: dict[Future[JobResult | None], str] = {}
+    job_of: dict[Future[JobResult | None], Job] = {}  # the job of each future that runs one
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
     interrupted = hard = left = False
 
@@ -48,14 +51,22 @@ def feed_jobs(
         results: list[JobResult] = []
         for future in done:
             job_ids.pop(future, None)
+            job = job_of.pop(future, None)
             if future.cancelled():
                 continue
             if (error := future.exception()) is not None:
                 escaped = escaped or error
                 continue
             result = future.result()
-            if result is not None:  # None: a task of `first`
-                results.append(result)
+            if result is None:  # a task of `first`
+                continue
+            if score_recorded is not None and job is not None:
+                try:
+                    result = score_recorded(result, job)
+                except Exception as error:  # as an error of the worker's step would be
+                    escaped = escaped or error
+                    continue
+            results.append(result)
         if results:
             folder.record_all(results)
             in_flight = execution.count_in_flight()
@@ -82,6 +93,7 @@ def feed_jobs(
             tries = state.tries.get(job.job_id, 0) if state else 0
             future = pool.submit(_run, execution, score, job, runtimes[job.model], pickup, tries)
             job_ids[future] = job.job_id
+            job_of[future] = job
             pending.add(future)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)

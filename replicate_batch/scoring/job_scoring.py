@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..runfolder.results import JobResult, ScoreCell
+from .config import PythonEntry
 from .facts import Check, JobFacts
 from .judge import Judge
 from .score import Score, unscored
@@ -24,8 +25,19 @@ JudgeStep = Callable[[Judge, JobFacts, JobResult], Score]
 """A judge's score for a succeeded job (its facts and its result): what runs the judge's prediction."""
 
 # How one scorer scores one job, bound when a model's scorers are first asked for: (name, the check of
-# the job's facts) for a scorer, (name, the judge) for a judge, which `judge` asks.
-_Bound = tuple[str, Check | Judge]
+# the job's facts) for a scorer, (name, the judge) for a judge, which `judge` asks; and whether it runs
+# in the job's worker (`WORKER`: python scorers and judges) or in the writer's batch (`WRITER`: the
+# built-in kinds, microseconds of work that never wait).
+_Bound = tuple[str, Check | Judge, bool]
+
+Part = Literal["all", "worker", "writer"]
+"""Which of a job's scorers a call scores: every one (`rescore`, `--resume`), or a run's two steps.
+
+A run scores a job in two steps that give the same scores as one: in its worker, the python scorers and
+judges, which may take long or wait and so run several at once; then in the writer, the built-in kinds,
+for every job the writer records in one batch (a loop over the same code, with no thread hand-off
+between jobs), each job's scores in spec order.
+"""
 
 
 class JobScoring:
@@ -56,31 +68,40 @@ class JobScoring:
 
     def _bind(self, scorer: AnyScorer) -> _Bound:
         if isinstance(scorer, Judge):
-            return scorer.name, scorer
+            return scorer.name, scorer, True
+        in_worker = isinstance(scorer.entry, PythonEntry)
         if scorer.entry.field is None:
-            return scorer.name, scorer.check
-        return scorer.name, lambda facts: score_facts(scorer, facts)
+            return scorer.name, scorer.check, in_worker
+        return scorer.name, lambda facts: score_facts(scorer, facts), in_worker
 
-    def score(self, result: JobResult, row: Mapping[str, Any]) -> JobResult:
+    def score(self, result: JobResult, row: Mapping[str, Any], part: Part = "all") -> JobResult:
         """The result with the scores of the scorers that apply to its model; none unless it succeeded.
 
         `row` is the job's row as scorers see it (`row_fields`). Never raises for a scorer's mistake:
-        it becomes the job's note.
+        it becomes the job's note. `part`: see `Part`.
         """
-        scores = self.scores(result, row)
+        scores = self.scores(result, row, part)
         return result if scores == result.scores else result.with_scores(scores)
 
-    def scores(self, result: JobResult, row: Mapping[str, Any]) -> tuple[ScoreCell, ...]:
-        """The scores `score` gives the result, alone."""
+    def scores(self, result: JobResult, row: Mapping[str, Any], part: Part = "all") -> tuple[ScoreCell, ...]:
+        """The scores `score` gives the result, alone. The `writer` part keeps the worker's, as the
+        result has them, and gives the others, in spec order."""
         if result.status != "succeeded":
             return ()
         found = self._by_model.get(result.model)  # `_bound`, without a call for every job
         bound = (found or self._bound(result.model))[1]
         if not bound:
             return ()
+        if part != "all" and not any(in_worker == (part == "worker") for _, _, in_worker in bound):
+            return result.scores if part == "writer" else ()  # nothing of this part for this model
         facts = self._facts(result, row)
+        given = {cell[0]: cell for cell in result.scores} if part == "writer" else {}
         cells = []
-        for name, how in bound:  # a flat loop: this runs for every job and scorer
+        for name, how, in_worker in bound:  # a flat loop: this runs for every job and scorer
+            if part != "all" and in_worker != (part == "worker"):
+                if name in given:
+                    cells.append(given[name])
+                continue
             try:
                 score = self.judge(how, facts, result) if isinstance(how, Judge) else how(facts)
             except Exception as error:  # a mistake of ours in one kind must not lose the job's result
@@ -92,7 +113,7 @@ class JobScoring:
         """Ask the judges that apply to a succeeded result (`rescore` does, ahead of scoring it)."""
         if result.status != "succeeded":
             return
-        judges = [how for _, how in self._bound(result.model)[1] if isinstance(how, Judge)]
+        judges = [how for _, how, _ in self._bound(result.model)[1] if isinstance(how, Judge)]
         if judges:
             facts = self._facts(result, row)
             for judge in judges:
