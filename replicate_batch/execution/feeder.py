@@ -41,8 +41,8 @@ def feed_jobs(
     are (job id, task) that record nothing (judging the results a resume keeps), fed before the jobs.
     """
     pending: set[Future[JobResult | None]] = set()
-    job_ids: dict[Future[JobResult | None], str] = {}
-    job_of: dict[Future[JobResult | None], Job] = {}  # the job of each future that runs one
+    # Each future's job id, and its job (None for a task of `first`).
+    owners: dict[Future[JobResult | None], tuple[str, Job | None]] = {}
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
     interrupted = hard = left = False
 
@@ -50,8 +50,7 @@ def feed_jobs(
         escaped: BaseException | None = None  # raised once every other finished job is recorded
         results: list[JobResult] = []
         for future in done:
-            job_ids.pop(future, None)
-            job = job_of.pop(future, None)
+            job = owners.pop(future, ("", None))[1]
             if future.cancelled():
                 continue
             if (error := future.exception()) is not None:
@@ -85,15 +84,14 @@ def feed_jobs(
         for job_id, task in first:
             make_room()
             future: Future[JobResult | None] = pool.submit(_task, task)
-            job_ids[future] = job_id
+            owners[future] = (job_id, None)
             pending.add(future)
         for job in jobs:
             make_room()
             pickup = state.pickups.get(job.job_id) if state else None
             tries = state.tries.get(job.job_id, 0) if state else 0
             future = pool.submit(_run, execution, score, job, runtimes[job.model], pickup, tries)
-            job_ids[future] = job.job_id
-            job_of[future] = job
+            owners[future] = (job.job_id, job)
             pending.add(future)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -109,7 +107,7 @@ def feed_jobs(
             for result in results:
                 folder.record(result)
                 progress.add(result, execution.count_in_flight())
-            pending = {f for f in pending if job_ids.get(f) not in abandoned}
+            pending = {f for f in pending if owners.get(f, ("", None))[0] not in abandoned}
             done, pending = wait(pending, timeout=STOP_GRACE_S)
             collect(done)
             left = bool(abandoned or pending)

@@ -74,10 +74,7 @@ class ScoreBoard:
 
     def add(self, result: JobResult) -> None:
         """One job's result (its scores, or none when it did not succeed)."""
-        if self.scorers and not self.group_by:  # `add_scores`, one call less for every job
-            self._all.add(result.model, result.row_id, result.scores)
-        else:
-            self.add_scores(result.model, result.row_id, result.metadata, result.scores)
+        self.add_scores(result.model, result.row_id, result.metadata, result.scores)
 
     def add_scores(
         self, model: str, row_id: str, metadata: Mapping[str, Any], scores: Sequence[ScoreCell]

@@ -1,10 +1,11 @@
 """Scoring each job as it finishes: the step between the executor and the run folder's writer.
 
 `JobScoring` holds a run's checked scorers and gives a finished `JobResult` its scores. A run calls
-it in the worker thread that ran the job (so python scorers run in parallel), `--resume` on the
-results it keeps, and `rescore` on every result of a finished run: the same scorers see the same
-facts in all three. Judges, scorers that need a prediction of their own, are scored by the `judge`
-step the runner gives (`execution.judging`: the judge's prediction through the executor).
+it twice per job (`Part`): in the worker thread that ran the job (so python scorers run in parallel),
+then in the writer's thread. `--resume` calls it once on the results it keeps, and `rescore` once on
+every result of a finished run: the same scorers see the same facts in all three. Judges, scorers that
+need a prediction of their own, are scored by the `judge` step the runner gives (`execution.judging`:
+the judge's prediction through the executor).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ..runfolder.results import JobResult, ScoreCell
 from .config import PythonEntry
@@ -26,9 +27,18 @@ JudgeStep = Callable[[Judge, JobFacts, JobResult], Score]
 
 # How one scorer scores one job, bound when a model's scorers are first asked for: (name, the check of
 # the job's facts) for a scorer, (name, the judge) for a judge, which `judge` asks; and whether it runs
-# in the job's worker (`WORKER`: python scorers and judges) or in the writer's batch (`WRITER`: the
-# built-in kinds, microseconds of work that never wait).
+# in the job's worker (True: python scorers and judges) or in the writer (False: the built-in kinds,
+# microseconds of work that never wait).
 _Bound = tuple[str, Check | Judge, bool]
+
+
+class _ModelScorers(NamedTuple):
+    """A model's scorers in spec order, each bound, and which steps of a run have any (`in_worker`s)."""
+
+    scorers: tuple[AnyScorer, ...]
+    bound: tuple[_Bound, ...]
+    steps: frozenset[bool]
+
 
 Part = Literal["all", "worker", "writer"]
 """Which of a job's scorers a call scores: every one (`rescore`, `--resume`), or a run's two steps.
@@ -47,7 +57,7 @@ class JobScoring:
         self.scorers = tuple(scorers)
         self.run_dir = run_dir  # output files are scored where the run folder keeps them
         self.judge_step = judge
-        self._by_model: dict[str, tuple[tuple[AnyScorer, ...], tuple[_Bound, ...]]] = {}
+        self._by_model: dict[str, _ModelScorers] = {}
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -56,14 +66,16 @@ class JobScoring:
 
     def applying(self, model: str) -> tuple[AnyScorer, ...]:
         """The scorers that score this model's jobs, in spec order."""
-        return self._bound(model)[0]
+        return self._bound(model).scorers
 
-    def _bound(self, model: str) -> tuple[tuple[AnyScorer, ...], tuple[_Bound, ...]]:
+    def _bound(self, model: str) -> _ModelScorers:
         """The model's scorers, and each bound to how it scores a job (this runs for every job)."""
         found = self._by_model.get(model)
         if found is None:  # a race between workers only computes the same tuples twice
             scorers = tuple(scorer for scorer in self.scorers if applies_to(scorer, model))
-            found = self._by_model[model] = (scorers, tuple(self._bind(scorer) for scorer in scorers))
+            bound = tuple(self._bind(scorer) for scorer in scorers)
+            steps = frozenset(in_worker for _, _, in_worker in bound)
+            found = self._by_model[model] = _ModelScorers(scorers, bound, steps)
         return found
 
     def _bind(self, scorer: AnyScorer) -> _Bound:
@@ -88,11 +100,10 @@ class JobScoring:
         result has them, and gives the others, in spec order."""
         if result.status != "succeeded":
             return ()
-        found = self._by_model.get(result.model)  # `_bound`, without a call for every job
-        bound = (found or self._bound(result.model))[1]
+        _, bound, steps = self._bound(result.model)
         if not bound:
             return ()
-        if part != "all" and not any(in_worker == (part == "worker") for _, _, in_worker in bound):
+        if part != "all" and (part == "worker") not in steps:
             return result.scores if part == "writer" else ()  # nothing of this part for this model
         facts = self._facts(result, row)
         given = {cell[0]: cell for cell in result.scores} if part == "writer" else {}
@@ -113,7 +124,7 @@ class JobScoring:
         """Ask the judges that apply to a succeeded result (`rescore` does, ahead of scoring it)."""
         if result.status != "succeeded":
             return
-        judges = [how for _, how, _ in self._bound(result.model)[1] if isinstance(how, Judge)]
+        judges = [how for _, how, _ in self._bound(result.model).bound if isinstance(how, Judge)]
         if judges:
             facts = self._facts(result, row)
             for judge in judges:

@@ -1,9 +1,13 @@
 """`equals`, `contains` and `one_of`: the output compared with text, whitespace around both ignored.
 
-Each check runs for every job and scorer, so each is one function with no helper calls.
+Each check runs for every job and scorer, so each is one function with no helper calls of Python's
+(the comparisons are `operator`'s, in C).
 """
 
 from __future__ import annotations
+
+import operator
+from collections.abc import Callable
 
 from .config import ContainsEntry, EqualsEntry, OneOfEntry
 from .facts import Check, JobFacts
@@ -13,25 +17,17 @@ from .template import parse_template, render
 
 def equals_check(entry: EqualsEntry) -> Check:
     """`equals` bound to its entry: 1 when the output is the expected text."""
-    template, ignore_case = parse_template(entry.equals), entry.ignore_case
-
-    def check(facts: JobFacts) -> Score:
-        expected = render(
-            template, row=facts.row, output_text=facts.output_text, output_value=facts.output_value
-        )
-        if isinstance(expected, Score):
-            return expected  # unscored: the template's value is missing
-        output, expected = facts.text.strip(), expected.strip()
-        if ignore_case:
-            output, expected = output.casefold(), expected.casefold()
-        return ONE if output == expected else ZERO
-
-    return check
+    return _template_check(entry.equals, entry.ignore_case, operator.eq)
 
 
 def contains_check(entry: ContainsEntry) -> Check:
     """`contains` bound to its entry: 1 when the output contains the expected text."""
-    template, ignore_case = parse_template(entry.contains), entry.ignore_case
+    return _template_check(entry.contains, entry.ignore_case, operator.contains)
+
+
+def _template_check(text: str, ignore_case: bool, test: Callable[[str, str], bool]) -> Check:
+    """1 when `test(output, expected)` holds, `expected` being the template rendered for the job."""
+    template = parse_template(text)
 
     def check(facts: JobFacts) -> Score:
         expected = render(
@@ -42,7 +38,7 @@ def contains_check(entry: ContainsEntry) -> Check:
         output, expected = facts.text.strip(), expected.strip()
         if ignore_case:
             output, expected = output.casefold(), expected.casefold()
-        return ONE if expected in output else ZERO
+        return ONE if test(output, expected) else ZERO
 
     return check
 

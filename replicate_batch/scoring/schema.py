@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .config import JsonSchemaEntry
 from .facts import Check, JobFacts, scored_json
 from .fields import MISSING
-from .score import ZERO, Score, passed, unscored
+from .score import ONE, ZERO, Score, unscored
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 def conforms(value: Any, validator: Validator) -> Score:
     """1 when the value is JSON (MISSING is not) valid under the validator's schema."""
     if value is MISSING:
-        return passed(False)
+        return ZERO
     try:
-        return passed(validator.is_valid(value))
+        return ONE if validator.is_valid(value) else ZERO
     except Exception as error:  # a `$ref` that cannot be resolved, a pattern the engine rejects, ...
         return unscored(f"the schema could not be checked: {error}")
 
@@ -30,7 +30,6 @@ def json_schema_check(entry: JsonSchemaEntry) -> Check:
     validator = jsonschema.Draft202012Validator(entry.json_schema)
 
     def check(facts: JobFacts) -> Score:
-        value = scored_json(facts)
-        return ZERO if value is MISSING else conforms(value, validator)  # most outputs are text
+        return conforms(scored_json(facts), validator)
 
     return check
