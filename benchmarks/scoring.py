@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import shutil
 import statistics
 import tempfile
@@ -75,6 +76,8 @@ def spec(config: dict[str, Any]) -> dict[str, Any]:
 
 def run_side(config: dict[str, Any]) -> None:
     """Child: run the spec on the instant backend into `out_dir`; report wall time and peak RSS."""
+    if config.get("cpu") is not None:  # before any thread starts: the run's threads inherit it
+        os.sched_setaffinity(0, {config["cpu"]})
     from replicate_batch import run_batch, runner
     from tests.doubles import instant_backends
 
@@ -115,6 +118,13 @@ def line(label: str, jobs: int, found: dict[str, Any]) -> list[Any]:
     return [label, jobs, found["wall_s"], found["cpu_s"], found["maxrss_mb"], found["exit"]]
 
 
+def pinned(args: argparse.Namespace, side: str) -> int | None:
+    """The CPU a side's runs are pinned to (`--cpu`), if any."""
+    if args.cpu is None:
+        return None
+    return args.cpu + 1 if args.together and side == "scored" else args.cpu
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -123,6 +133,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="the spec's concurrency")
     parser.add_argument("--rounds", type=int, default=3, help="runs per side (plain and scored alternate)")
     parser.add_argument("--rescores", type=int, default=3, help="rescores of the last scored run")
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        help="pin each run to this CPU (with --together, the scored side to the next one): the runner's "
+        "own cost, without its threads' GIL hand-offs migrating between CPUs",
+    )
     parser.add_argument(
         "--together",
         action="store_true",
@@ -152,7 +168,12 @@ def main() -> None:
         for round_ in range(args.rounds):
             order = ("plain", "scored") if round_ % 2 == 0 else ("scored", "plain")
             configs = {
-                side: {**base, "scored": side == "scored", "out_dir": str(work / f"runs-{side}-{round_}")}
+                side: {
+                    **base,
+                    "scored": side == "scored",
+                    "out_dir": str(work / f"runs-{side}-{round_}"),
+                    "cpu": pinned(args, side),
+                }
                 for side in order
             }
             if args.together:
