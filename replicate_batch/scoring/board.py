@@ -30,7 +30,7 @@ class _Accumulators:
         self.by_model: dict[str, tuple[list[str], ScoreAccumulators]] = {}
         # Per model, each job outcome's values in the model's scorer order (a run's jobs share a
         # handful of outcomes, and this runs for every job).
-        self.values_of: dict[str, dict[tuple[ScoreCell, ...], list[float | None]]] = {}
+        self.values_of: dict[str, dict[tuple[ScoreCell, ...], tuple[float | None, ...]]] = {}
 
     def add(self, model: str, row_id: str, scores: tuple[ScoreCell, ...]) -> None:
         found = self.by_model.get(model)
@@ -42,7 +42,7 @@ class _Accumulators:
         values = values_of.get(scores)
         if values is None:  # a job that did not succeed has none: each scorer's is None
             given = {name: value for name, value, _ in scores}
-            values = [given.get(name) for name in names]
+            values = tuple(given.get(name) for name in names)
             if len(values_of) >= SCORE_FORMS:
                 values_of.clear()
             values_of[scores] = values
