@@ -118,11 +118,14 @@ def line(label: str, jobs: int, found: dict[str, Any]) -> list[Any]:
     return [label, jobs, found["wall_s"], found["cpu_s"], found["maxrss_mb"], found["exit"]]
 
 
-def pinned(args: argparse.Namespace, side: str) -> int | None:
-    """The CPU a side's runs are pinned to (`--cpu`), if any."""
+def pinned(args: argparse.Namespace, side: str, round_: int) -> int | None:
+    """The CPU a side's run is pinned to (`--cpu`), if any; with `--together` the sides take `--cpu`
+    and the next CPU in turn, round by round, so a faster CPU favours neither."""
     if args.cpu is None:
         return None
-    return args.cpu + 1 if args.together and side == "scored" else args.cpu
+    if not args.together:
+        return args.cpu
+    return args.cpu + (round_ + (side == "scored")) % 2
 
 
 def parse_args() -> argparse.Namespace:
@@ -136,8 +139,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--cpu",
         type=int,
-        help="pin each run to this CPU (with --together, the scored side to the next one): the runner's "
-        "own cost, without its threads' GIL hand-offs migrating between CPUs",
+        help="pin each run to this CPU (with --together, the two sides to this CPU and the next, in turn): "
+        "the runner's own cost, without its threads migrating between CPUs at every GIL hand-off",
     )
     parser.add_argument(
         "--together",
@@ -172,7 +175,7 @@ def main() -> None:
                     **base,
                     "scored": side == "scored",
                     "out_dir": str(work / f"runs-{side}-{round_}"),
-                    "cpu": pinned(args, side),
+                    "cpu": pinned(args, side, round_),
                 }
                 for side in order
             }

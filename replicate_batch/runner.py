@@ -202,7 +202,6 @@ class _Run:
                 self.concurrency,
                 self.state,
                 self.score,
-                self.score_recorded,
                 first=self.later,
             )
         except BaseException as error:
@@ -294,18 +293,11 @@ class _Run:
         return self.scoring
 
     def score(self, result: JobResult, job: Job) -> JobResult:
-        """A finished job's result with its python scorers' and judges' scores (in the worker thread
-        that ran it); `score_recorded` gives the others."""
+        """A finished job's result with its scores (in the worker thread that ran it)."""
         assert self.scoring is not None, "open the run folder first"
         if self.judging is not None:
             self.judging.job_ended(result)
-        return self.scoring.score(result, job.row, "worker")
-
-    def score_recorded(self, result: JobResult, job: Job) -> JobResult:
-        """A result the writer is about to record, with the built-in kinds' scores added in spec order
-        (in the writer's thread, for each job of its batch)."""
-        assert self.scoring is not None, "open the run folder first"
-        return self.scoring.score(result, job.row, "writer")
+        return self.scoring.score(result, job.row)
 
     def score_kept(self, result: JobResult, job: Job) -> JobResult:
         """A result `--resume` keeps, scored again; one a judge has no reply for yet is judged in the pool.

@@ -11,6 +11,7 @@ import pytest
 from replicate_batch.scoring.statistics import (
     RowIndex,
     ScoreAccumulator,
+    ScoreAccumulators,
     bootstrap_interval,
     interval_method,
     mean_score,
@@ -202,3 +203,24 @@ def test_rows_of_few_kinds_and_rows_all_different_give_the_same_bootstrap() -> N
     mean = sum(outcomes) / 500
     half = Z * math.sqrt(mean * (1 - mean) / 500)  # the normal interval of a proportion over 500 rows
     assert by_kind == pytest.approx((mean - half, mean + half), abs=0.01)
+
+
+def test_scores_that_differ_job_by_job_aggregate_as_a_few_outcomes_do() -> None:
+    # Jobs are counted per distinct outcome and folded into totals past _OUTCOMES_KEPT outcomes: three
+    # scorers whose values are all different, or unscored, give the mean and count of adding them up.
+    generator = random.Random(7)
+    jobs = [
+        (f"r{i}", (generator.random(), None if i % 5 == 0 else 1.0, generator.choice((0.25, 0.5, None))))
+        for i in range(3_000)
+    ]
+    accumulators = ScoreAccumulators([(False, None), (True, 0.9), (False, 0.5)])
+    for row, values in jobs:
+        accumulators.add(row, values)
+    results = accumulators.results()
+    for i, result in enumerate(results):
+        scores = [values[i] for _, values in jobs]
+        total = math.fsum(v for v in scores if v is not None)
+        assert result.mean == pytest.approx(total / len(jobs), rel=1e-12)
+        assert (result.n, result.rows, result.scored) == (3_000, 3_000, sum(v is not None for v in scores))
+    assert [r.passed for r in results] == [None, False, False]
+    assert accumulators.results() == results  # asking again folds nothing twice

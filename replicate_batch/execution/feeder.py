@@ -29,20 +29,17 @@ def feed_jobs(
     concurrency: int,
     state: JournalState | None,
     score: ScoreStep | None = None,
-    score_recorded: ScoreStep | None = None,
     first: Iterable[tuple[str, Callable[[], None]]] = (),
 ) -> tuple[bool, bool, bool]:
     """Feed jobs to the pool, at most `concurrency` queued beyond those running.
 
     Returns (interrupted, predictions left running, worker threads left behind): a first Ctrl-C
     cancels what runs and waits a little for it (creates still waiting for their answer are looked
-    up instead), a second one leaves it. `score` runs in the worker, right after the job;
-    `score_recorded` in this thread, on each result about to be recorded. `first`
+    up instead), a second one leaves it. `score` runs in the worker, right after the job. `first`
     are (job id, task) that record nothing (judging the results a resume keeps), fed before the jobs.
     """
     pending: set[Future[JobResult | None]] = set()
-    # Each future's job id, and its job (None for a task of `first`).
-    owners: dict[Future[JobResult | None], tuple[str, Job | None]] = {}
+    owners: dict[Future[JobResult | None], str] = {}  # each future's job id
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
     interrupted = hard = left = False
 
@@ -50,7 +47,7 @@ def feed_jobs(
         escaped: BaseException | None = None  # raised once every other finished job is recorded
         results: list[JobResult] = []
         for future in done:
-            job = owners.pop(future, ("", None))[1]
+            owners.pop(future, None)
             if future.cancelled():
                 continue
             if (error := future.exception()) is not None:
@@ -59,12 +56,6 @@ def feed_jobs(
             result = future.result()
             if result is None:  # a task of `first`
                 continue
-            if score_recorded is not None and job is not None:
-                try:
-                    result = score_recorded(result, job)
-                except Exception as error:  # as an error of the worker's step would be
-                    escaped = escaped or error
-                    continue
             results.append(result)
         if results:
             folder.record_all(results)
@@ -84,14 +75,14 @@ def feed_jobs(
         for job_id, task in first:
             make_room()
             future: Future[JobResult | None] = pool.submit(_task, task)
-            owners[future] = (job_id, None)
+            owners[future] = job_id
             pending.add(future)
         for job in jobs:
             make_room()
             pickup = state.pickups.get(job.job_id) if state else None
             tries = state.tries.get(job.job_id, 0) if state else 0
             future = pool.submit(_run, execution, score, job, runtimes[job.model], pickup, tries)
-            owners[future] = (job.job_id, job)
+            owners[future] = job.job_id
             pending.add(future)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -107,7 +98,7 @@ def feed_jobs(
             for result in results:
                 folder.record(result)
                 progress.add(result, execution.count_in_flight())
-            pending = {f for f in pending if owners.get(f, ("", None))[0] not in abandoned}
+            pending = {f for f in pending if owners.get(f) not in abandoned}
             done, pending = wait(pending, timeout=STOP_GRACE_S)
             collect(done)
             left = bool(abandoned or pending)

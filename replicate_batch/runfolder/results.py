@@ -12,6 +12,11 @@ FinalStatus = Literal["succeeded", "failed", "canceled"]
 
 RESULTS_NAME = "results.csv"
 
+# How many distinct job outcomes (all of a job's scores and notes) each cache of what is made from them
+# for every job keeps before it starts again: a run's jobs share a handful, unless notes differ job by
+# job (long judge replies: then the cache costs a lookup and holds at most this many).
+SCORE_FORMS = 1024
+
 
 def _seconds(value: float | None, digits: int) -> Any:
     return "" if value is None else round(value, digits)
@@ -89,8 +94,10 @@ class JobResult:
         """The same result with these scores."""
         # The fields copied in one dict rather than through `dataclasses.replace`, which runs the
         # frozen `__init__` (an `object.__setattr__` per field): this runs for every job, under the GIL.
+        values = self.__dict__.copy()
+        values["scores"] = scores
         scored = object.__new__(JobResult)
-        object.__setattr__(scored, "__dict__", {**self.__dict__, "scores": scores})
+        object.__setattr__(scored, "__dict__", values)
         return scored
 
     @property
@@ -110,10 +117,7 @@ class JobResult:
         data["files"] = list(self.files)
         data["input"] = dict(self.input)
         data["metadata"] = dict(self.metadata)
-        # {name: value} and the notes that say something: a third of the JSON (and its encoding) that
-        # (name, value, note) triples take, for every job.
-        data["scores"] = {name: value for name, value, _ in self.scores}
-        data["notes"] = {name: note for name, _, note in self.scores if note}
+        data["scores"], data["notes"] = _journal_scores(self.scores)
         return data
 
     @classmethod
@@ -127,6 +131,22 @@ class JobResult:
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(JobResult))
+
+
+def _journal_scores(scores: tuple[ScoreCell, ...]) -> tuple[dict[str, float | None], dict[str, str]]:
+    """A job's scores as the journal keeps them: {name: value} and the notes that say something, a
+    third of the JSON (and of its encoding) that (name, value, note) triples take. Made once per job
+    outcome and shared: read them, never change them."""
+    found = _JOURNAL_SCORES.get(scores)
+    if found is None:
+        found = {name: value for name, value, _ in scores}, {name: note for name, _, note in scores if note}
+        if len(_JOURNAL_SCORES) >= SCORE_FORMS:
+            _JOURNAL_SCORES.clear()
+        _JOURNAL_SCORES[scores] = found
+    return found
+
+
+_JOURNAL_SCORES: dict[tuple[ScoreCell, ...], tuple[dict[str, float | None], dict[str, str]]] = {}
 
 
 def _score_cells(scores: Any, notes: Any) -> Iterable[ScoreCell]:
@@ -180,23 +200,28 @@ class ResultColumns:
         row += [_cell(result.metadata.get(name, "")) for name in self.metadata]
         return row
 
-    def score_cells(self, scores: Sequence[ScoreCell]) -> list[Any]:
+    def score_cells(self, scores: tuple[ScoreCell, ...]) -> tuple[Any, ...]:
         """The `score.*` and `note.*` cells of a job's scores: empty where a scorer gave none."""
-        if len(scores) == len(self.scores) and [cell[0] for cell in scores] == list(self.scores):
-            # Every scorer's, in column order (as a run scores a job of a model they all apply to).
-            simple = _SIMPLE_CELLS
-            return [
-                cell
-                for _, value, note in scores
-                for cell in (simple[value] if value in simple else score_cell(value), note)
-            ]
-        cells: list[Any] = [""] * (2 * len(self.scores))
-        at = self._score_at
-        for name, value, note in scores:
-            index = at.get(name)
-            if index is not None:
-                cells[index], cells[index + 1] = score_cell(value), note
-        return cells
+        # Most jobs of a run share a handful of outcomes (their scores and notes), and this runs for
+        # every job: each outcome's cells are made once.
+        found = self._cells_of.get(scores)
+        if found is None:
+            cells: list[Any] = [""] * (2 * len(self.scores))
+            at = self._score_at
+            for name, value, note in scores:
+                index = at.get(name)
+                if index is not None:
+                    cells[index], cells[index + 1] = score_cell(value), note
+            found = tuple(cells)
+            if len(self._cells_of) >= SCORE_FORMS:
+                self._cells_of.clear()
+            self._cells_of[scores] = found
+        return found
+
+    @cached_property
+    def _cells_of(self) -> dict[tuple[ScoreCell, ...], tuple[Any, ...]]:
+        """The score cells of the job outcomes seen so far (`score_cells`)."""
+        return {}
 
     @cached_property
     def _score_at(self) -> dict[str, int]:
@@ -224,10 +249,6 @@ class ResultColumns:
             else:
                 metadata.append(name)
         return cls(tuple(scores), tuple(metrics), tuple(inputs), tuple(metadata))
-
-
-# The cells of the commonest scores (`score_cell`'s), looked up rather than computed for every job.
-_SIMPLE_CELLS: dict[float | None, int | str] = {None: "", 1.0: 1, 0.0: 0}
 
 
 def score_cell(value: float | None) -> int | float | str:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from ..runfolder.results import JobResult, ScoreCell
+from ..runfolder.results import SCORE_FORMS, JobResult, ScoreCell
 from .fields import as_text
 from .scorer import AnyScorer, applies_to, is_binary
 from .statistics import Aggregate, RowIndex, ScoreAccumulators
@@ -28,17 +28,24 @@ class _Accumulators:
         self.board = board
         self.rows = RowIndex()  # shared by this set's accumulators: each keeps only arrays
         self.by_model: dict[str, tuple[list[str], ScoreAccumulators]] = {}
+        # Per model, each job outcome's values in the model's scorer order (a run's jobs share a
+        # handful of outcomes, and this runs for every job).
+        self.values_of: dict[str, dict[tuple[ScoreCell, ...], tuple[float | None, ...]]] = {}
 
-    def add(self, model: str, row_id: str, scores: Sequence[ScoreCell]) -> None:
+    def add(self, model: str, row_id: str, scores: tuple[ScoreCell, ...]) -> None:
         found = self.by_model.get(model)
         if found is None:
             found = self.by_model[model] = self.board.start(model, self.rows)
+            self.values_of[model] = {}
         names, accumulators = found
-        if [name for name, _, _ in scores] == names:  # as JobScoring gives them: in spec order
-            values = [value for _, value, _ in scores]
-        else:  # none (a job that did not succeed), or journaled by other scorers
+        values_of = self.values_of[model]
+        values = values_of.get(scores)
+        if values is None:  # a job that did not succeed has none: each scorer's is None
             given = {name: value for name, value, _ in scores}
-            values = [given.get(name) for name in names]
+            values = tuple(given.get(name) for name in names)
+            if len(values_of) >= SCORE_FORMS:
+                values_of.clear()
+            values_of[scores] = values
         accumulators.add_at(self.rows.number(row_id), values)
 
     def aggregates(self) -> Aggregates:
@@ -77,7 +84,7 @@ class ScoreBoard:
         self.add_scores(result.model, result.row_id, result.metadata, result.scores)
 
     def add_scores(
-        self, model: str, row_id: str, metadata: Mapping[str, Any], scores: Sequence[ScoreCell]
+        self, model: str, row_id: str, metadata: Mapping[str, Any], scores: tuple[ScoreCell, ...]
     ) -> None:
         """One job of `model` and row `row_id`, with its scores (`rescore` has no JobResult to give)."""
         if not self.scorers:

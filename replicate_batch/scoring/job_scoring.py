@@ -1,9 +1,9 @@
 """Scoring each job as it finishes: the step between the executor and the run folder's writer.
 
 `JobScoring` holds a run's checked scorers and gives a finished `JobResult` its scores. A run calls
-it twice per job (`Part`): in the worker thread that ran the job (so python scorers run in parallel),
-then in the writer's thread. `--resume` calls it once on the results it keeps, and `rescore` once on
-every result of a finished run: the same scorers see the same facts in all three. Judges, scorers that
+it in the worker thread that ran the job (so python scorers and judges run several at once),
+`--resume` on the results it keeps, and `rescore` on every result of a finished run: the same
+scorers see the same facts in all three. Judges, scorers that
 need a prediction of their own, are scored by the `judge` step the runner gives (`execution.judging`:
 the judge's prediction through the executor).
 """
@@ -13,10 +13,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from ..runfolder.results import JobResult, ScoreCell
-from .config import PythonEntry
 from .facts import Check, JobFacts
 from .judge import Judge
 from .score import Score, unscored
@@ -26,28 +25,15 @@ JudgeStep = Callable[[Judge, JobFacts, JobResult], Score]
 """A judge's score for a succeeded job (its facts and its result): what runs the judge's prediction."""
 
 # How one scorer scores one job, bound when a model's scorers are first asked for: (name, the check of
-# the job's facts) for a scorer, (name, the judge) for a judge, which `judge` asks; and whether it runs
-# in the job's worker (True: python scorers and judges) or in the writer (False: the built-in kinds,
-# microseconds of work that never wait).
-_Bound = tuple[str, Check | Judge, bool]
+# the job's facts) for a scorer, (name, the judge) for a judge, which `judge` asks.
+_Bound = tuple[str, Check | Judge]
 
 
 class _ModelScorers(NamedTuple):
-    """A model's scorers in spec order, each bound, and which steps of a run have any (`in_worker`s)."""
+    """A model's scorers in spec order, and each bound."""
 
     scorers: tuple[AnyScorer, ...]
     bound: tuple[_Bound, ...]
-    steps: frozenset[bool]
-
-
-Part = Literal["all", "worker", "writer"]
-"""Which of a job's scorers a call scores: every one (`rescore`, `--resume`), or a run's two steps.
-
-A run scores a job in two steps that give the same scores as one: in its worker, the python scorers and
-judges, which may take long or wait and so run several at once; then in the writer, the built-in kinds,
-for every job the writer records in one batch (a loop over the same code, with no thread hand-off
-between jobs), each job's scores in spec order.
-"""
 
 
 class JobScoring:
@@ -74,45 +60,35 @@ class JobScoring:
         if found is None:  # a race between workers only computes the same tuples twice
             scorers = tuple(scorer for scorer in self.scorers if applies_to(scorer, model))
             bound = tuple(self._bind(scorer) for scorer in scorers)
-            steps = frozenset(in_worker for _, _, in_worker in bound)
-            found = self._by_model[model] = _ModelScorers(scorers, bound, steps)
+            found = self._by_model[model] = _ModelScorers(scorers, bound)
         return found
 
     def _bind(self, scorer: AnyScorer) -> _Bound:
         if isinstance(scorer, Judge):
-            return scorer.name, scorer, True
-        in_worker = isinstance(scorer.entry, PythonEntry)
+            return scorer.name, scorer
         if scorer.entry.field is None:
-            return scorer.name, scorer.check, in_worker
-        return scorer.name, lambda facts: score_facts(scorer, facts), in_worker
+            return scorer.name, scorer.check
+        return scorer.name, lambda facts: score_facts(scorer, facts)
 
-    def score(self, result: JobResult, row: Mapping[str, Any], part: Part = "all") -> JobResult:
+    def score(self, result: JobResult, row: Mapping[str, Any]) -> JobResult:
         """The result with the scores of the scorers that apply to its model; none unless it succeeded.
 
         `row` is the job's row as scorers see it (`row_fields`). Never raises for a scorer's mistake:
-        it becomes the job's note. `part`: see `Part`.
+        it becomes the job's note.
         """
-        scores = self.scores(result, row, part)
+        scores = self.scores(result, row)
         return result if scores == result.scores else result.with_scores(scores)
 
-    def scores(self, result: JobResult, row: Mapping[str, Any], part: Part = "all") -> tuple[ScoreCell, ...]:
-        """The scores `score` gives the result, alone. The `writer` part keeps the worker's, as the
-        result has them, and gives the others, in spec order."""
+    def scores(self, result: JobResult, row: Mapping[str, Any]) -> tuple[ScoreCell, ...]:
+        """The scores `score` gives the result, alone, in spec order."""
         if result.status != "succeeded":
             return ()
-        _, bound, steps = self._bound(result.model)
+        bound = self._bound(result.model).bound
         if not bound:
             return ()
-        if part != "all" and (part == "worker") not in steps:
-            return result.scores if part == "writer" else ()  # nothing of this part for this model
         facts = self._facts(result, row)
-        given = {cell[0]: cell for cell in result.scores} if part == "writer" else {}
         cells = []
-        for name, how, in_worker in bound:  # a flat loop: this runs for every job and scorer
-            if part != "all" and in_worker != (part == "worker"):
-                if name in given:
-                    cells.append(given[name])
-                continue
+        for name, how in bound:  # a flat loop: this runs for every job and scorer
             try:
                 score = self.judge(how, facts, result) if isinstance(how, Judge) else how(facts)
             except Exception as error:  # a mistake of ours in one kind must not lose the job's result
@@ -124,7 +100,7 @@ class JobScoring:
         """Ask the judges that apply to a succeeded result (`rescore` does, ahead of scoring it)."""
         if result.status != "succeeded":
             return
-        judges = [how for _, how, _ in self._bound(result.model).bound if isinstance(how, Judge)]
+        judges = [how for _, how in self._bound(result.model).bound if isinstance(how, Judge)]
         if judges:
             facts = self._facts(result, row)
             for judge in judges:

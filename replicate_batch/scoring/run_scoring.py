@@ -17,7 +17,7 @@ from ..runfolder.manifest import Manifest
 from ..runfolder.results import JobResult
 from .board import Aggregates, GroupAggregates, ScoreBoard, gate_failures, scores_by_json, scores_json
 from .facts import RowLike, row_fields
-from .job_scoring import JobScoring, JudgeStep, Part
+from .job_scoring import JobScoring, JudgeStep
 from .scorer import AnyScorer
 from .summary import scored_summary
 
@@ -53,10 +53,9 @@ class RunScoring:
         """The scorers' names, in spec order."""
         return list(self.jobs.names)
 
-    def score(self, result: JobResult, row: RowLike | Mapping[str, Any], part: Part = "all") -> JobResult:
-        """A finished job's result with its scores; `row` is the job's Row or its fields already read.
-        `part`: every scorer, or one of a run's two steps (`Part`)."""
-        return self.jobs.score(result, row if isinstance(row, Mapping) else row_fields(row), part)
+    def score(self, result: JobResult, row: RowLike | Mapping[str, Any]) -> JobResult:
+        """A finished job's result with its scores; `row` is the job's Row or its fields already read."""
+        return self.jobs.score(result, row if isinstance(row, Mapping) else row_fields(row))
 
     def judge(self, result: JobResult, row: RowLike | Mapping[str, Any]) -> None:
         """Ask the judges of a succeeded result (what `score` then reads); `row` as for `score`."""

@@ -13,6 +13,8 @@ from .wilson import wilson_interval
 Method = Literal["wilson", "bootstrap"]
 # A mean computed from decimal scores may land a hair under a threshold it meets in decimal.
 _THRESHOLD_SLACK = 1e-12
+# Distinct outcomes an accumulator counts before it folds them into its totals.
+_OUTCOMES_KEPT = 1024
 
 
 @dataclass(frozen=True)
@@ -95,16 +97,19 @@ class ScoreAccumulators:
         self._counts = array("I")  # jobs per row number: which rows this set saw
         self._sums = [array("d") if method == "bootstrap" else None for method in self.methods]
         self._bootstrapped = [(i, sums) for i, sums in enumerate(self._sums) if sums is not None]
-        self._totals = [0.0] * len(scorers)
+        self._totals = [0.0] * len(scorers)  # of the outcomes folded in (`_fold`)
         self._scored = [0] * len(scorers)
+        # How many jobs had each outcome (every scorer's value) since the last fold: a run's jobs share
+        # a handful of outcomes, so one count per job does what a total and a count per scorer did.
+        self._outcomes: dict[tuple[float | None, ...], int] = {}
         self._n = 0
         self._rows_seen = 0
 
     def add(self, row_key: Hashable, values: Sequence[float | None]) -> None:
         """One job of the row: each scorer's score, None where unscored (failed, canceled, unreadable)."""
-        self.add_at(self._rows.number(row_key), values)
+        self.add_at(self._rows.number(row_key), tuple(values))
 
-    def add_at(self, number: int, values: Sequence[float | None]) -> None:
+    def add_at(self, number: int, values: tuple[float | None, ...]) -> None:
         """`add` for a row already numbered by the shared RowIndex (once per job, not per scorer)."""
         counts = self._counts
         if number >= len(counts):
@@ -118,18 +123,28 @@ class ScoreAccumulators:
             self._rows_seen += 1
         counts[number] += 1
         self._n += 1
-        totals, scored = self._totals, self._scored
-        for i, value in enumerate(values):
-            if value is not None:
-                totals[i] += value
-                scored[i] += 1
+        outcomes = self._outcomes
+        outcomes[values] = outcomes.get(values, 0) + 1
+        if len(outcomes) > _OUTCOMES_KEPT:  # scores that differ job by job: totals keep the memory flat
+            self._fold()
         for i, sums in self._bootstrapped:
             value = values[i]
             if value is not None:
                 sums[number] += value
 
+    def _fold(self) -> None:
+        """Add the outcomes counted so far to each scorer's total and count of scored jobs."""
+        totals, scored = self._totals, self._scored
+        for values, jobs in self._outcomes.items():
+            for i, value in enumerate(values):
+                if value is not None:
+                    totals[i] += value * jobs
+                    scored[i] += jobs
+        self._outcomes.clear()
+
     def results(self) -> list[Aggregate]:
         """Each scorer's aggregate of the jobs fed so far, in order."""
+        self._fold()
         return [self._result(i) for i in range(len(self.methods))]
 
     def _result(self, i: int) -> Aggregate:
