@@ -77,8 +77,8 @@ def finished_run(emu: Emulator, tmp_path: Path) -> Path:
             {"name": "label", "contains": "{_expected}", "ignore_case": True},
             {"name": "words", "close_to": "{_n}", "field": "words", "models": ["json"]},
             {"name": "seen", "python": "scorers.py:seen"},
-            # A built-in kind after the python scorer: a run scores the python one in the job's worker,
-            # then this one in the writer, each job's scores in spec order (as rescore's one step gives)
+            # A built-in kind after the python scorer: a job's scores stay in spec order in a run, in
+            # `--resume` and in rescore
             {"name": "capital", "regex": "^[A-Z]"},
         ],
     }
@@ -235,7 +235,7 @@ def test_rescore_of_a_run_with_failures_exits_1(emu: Emulator, tmp_path: Path) -
 
 
 def test_a_run_journals_each_jobs_scores_in_spec_order(finished_run: Path) -> None:
-    # The python scorer ran in the job's worker and the others in the writer: still one order.
+    # Built-in kinds before and after the python scorer: the journal keeps spec order.
     events = [json.loads(line) for line in (finished_run / "journal.jsonl").read_text().splitlines()]
     orders = {
         (event["result"]["model"], tuple(event["result"]["scores"]))
