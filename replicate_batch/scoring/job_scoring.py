@@ -3,9 +3,9 @@
 `JobScoring` holds a run's checked scorers and gives a finished `JobResult` its scores. A run calls
 it in the worker thread that ran the job (so python scorers and judges run several at once),
 `--resume` on the results it keeps, and `rescore` on every result of a finished run: the same
-scorers see the same facts in all three. Judges, scorers that
-need a prediction of their own, are scored by the `judge` step the runner gives (`execution.judging`:
-the judge's prediction through the executor).
+scorers see the same facts in all three. Judges, scorers that need a prediction of their own, are
+scored by the `judge` step the runner gives (`execution.judging`: the judge's prediction through
+the executor).
 """
 
 from __future__ import annotations
