@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from replicate_batch.reports.page import write_report
-from replicate_batch.reports.records import load_run, read_results
-from replicate_batch.reports.selection import find_candidates, select_jobs, survey
+from replicate_batch.reports.records import RunRecords, load_run, read_results
+from replicate_batch.reports.selection import RunShape, find_candidates, select_jobs, survey
 from replicate_batch.runfolder.results import COLUMNS
 from tests.test_report_large import embedded
 
@@ -156,14 +156,18 @@ FALLBACK_CASES = {
 }
 
 
+def surveys(tmp_path: Path, shape: Shape, max_jobs: int) -> tuple[RunRecords, RunShape, RunShape]:
+    """A run written in `shape`, and its survey told the cap `max_jobs` and its survey without it."""
+    run_dir = write_run(tmp_path / "run", shape)
+    run = load_run(run_dir, with_results=False)
+    return run, survey(run, read_results(run_dir), max_jobs), survey(run, read_results(run_dir))
+
+
 @pytest.mark.parametrize(("shape", "max_jobs"), CASES.values(), ids=CASES.keys())
 def test_the_survey_finds_the_rows_a_pass_of_their_own_finds(
     tmp_path: Path, shape: Shape, max_jobs: int
 ) -> None:
-    run_dir = write_run(tmp_path / "run", shape)
-    run = load_run(run_dir, with_results=False)
-    fused = survey(run, read_results(run_dir), max_jobs)
-    alone = survey(run, read_results(run_dir))
+    run, fused, alone = surveys(tmp_path, shape, max_jobs)
     assert alone.candidates is None and fused.candidates is not None
     assert replace(fused, candidates=None) == alone  # the rest of the shape is the same
     assert find_candidates(run, alone, max_jobs) == fused.candidates
@@ -180,11 +184,9 @@ def test_the_survey_finds_the_rows_a_pass_of_their_own_finds(
 def test_without_what_it_needs_the_survey_leaves_the_rows_to_the_selection(
     tmp_path: Path, shape: Shape, max_jobs: int
 ) -> None:
-    run_dir = write_run(tmp_path / "run", shape)
-    run = load_run(run_dir, with_results=False)
-    shape_seen = survey(run, read_results(run_dir), max_jobs)
+    run, shape_seen, alone = surveys(tmp_path, shape, max_jobs)
     assert shape_seen.candidates is None
-    assert shape_seen == survey(run, read_results(run_dir))
+    assert shape_seen == alone
     selected = select_jobs(run, shape_seen, max_jobs)
     assert selected.failed_shown and selected.below_one_shown
     assert 0 < len(selected.records) <= max_jobs < selected.jobs

@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-from replicate_batch.runfolder.results import SCORE_FORMS, JobResult, ResultColumns
+from replicate_batch.runfolder.results import OUTCOMES_CACHED, JobResult, ResultColumns
 from replicate_batch.runfolder.writer import RunFolder
 from replicate_batch.scoring.board import ScoreBoard
 
@@ -61,14 +61,14 @@ def test_results_recorded_together_are_journaled_then_written_in_order_with_new_
 
 def test_every_job_outcome_is_written_as_its_own_past_the_cached_outcomes(tmp_path: Path) -> None:
     # Cells, journal scores and aggregates are made once per distinct outcome (scores and notes) and
-    # kept up to SCORE_FORMS of them; outcomes that recur after the cache starts again, and outcomes
+    # kept up to OUTCOMES_CACHED of them; outcomes that recur after the cache starts again, and outcomes
     # seen once each, must still be written as they are.
     scorers = [build({"name": "exact", "equals": "x"}), build({"name": "loud", "contains": "X"})]
     board = ScoreBoard(scorers, models=["caption"], repeat=1)
     folder = RunFolder.create(tmp_path, "w", ResultColumns(scores=("exact", "loud")))
     folder.tally = board
     folder.open("name: w\n", {"caption": "acme/caption"}, "hash")
-    count = SCORE_FORMS + 300
+    count = OUTCOMES_CACHED + 300
     results = [
         JobResult(
             job_id=f"j{i}",

@@ -63,12 +63,7 @@ class RunShape:
 
     def group_key(self, record: Mapping[str, str]) -> GroupKey:
         """The grid row a job is drawn in."""
-        columns = self._shared_columns
-        return (
-            record["row_id"],
-            record.get("repeat", "0"),
-            tuple([record[c] for c in columns]) if columns else (),
-        )
+        return _group_key(record, self._shared_columns)
 
     def is_below_one(self, record: Mapping[str, str]) -> bool:
         """Whether a job scored below 1 (or is unscored) under a scorer that applies to its model."""
@@ -81,6 +76,12 @@ class RunShape:
     @cached_property
     def _below_one(self) -> BelowOne:
         return BelowOne(self.applies)
+
+
+def _group_key(record: Mapping[str, str], matrix_columns: Sequence[str]) -> GroupKey:
+    """A job's grid row: its row id, its repeat and its values of `matrix_columns` (`input.<key>`)."""
+    values = tuple([record.get(c, "") for c in matrix_columns]) if matrix_columns else ()
+    return record["row_id"], record.get("repeat", "0"), values
 
 
 def survey(run: RunRecords, records: Iterable[Mapping[str, str]], max_jobs: int | None = None) -> RunShape:
@@ -252,9 +253,7 @@ class _SurveyCandidates:
             self._rows = _CandidateRows(self._budget, rank)
         elif numeric_rows != self._numeric_rows:
             return  # found() will say so
-        columns = self._columns
-        values = tuple([record.get(c, "") for c in columns]) if columns else ()
-        self._rows.add((record["row_id"], record.get("repeat", "0"), values), failed, below_one)
+        self._rows.add(_group_key(record, self._columns), failed, below_one)
 
     def found(self, numeric_rows: bool) -> Candidates | None:
         """The rows found; None when they were ranked in another order than the grid's (`numeric_rows`:

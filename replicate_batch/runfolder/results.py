@@ -6,16 +6,14 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 FinalStatus = Literal["succeeded", "failed", "canceled"]
 
 RESULTS_NAME = "results.csv"
 
-# How many distinct job outcomes (all of a job's scores and notes) each cache of what is made from them
-# for every job keeps before it starts again: a run's jobs share a handful, unless notes differ job by
-# job (long judge replies: then the cache costs a lookup and holds at most this many).
-SCORE_FORMS = 1024
+# How many distinct job outcomes an `OutcomeCache` keeps before it starts again.
+OUTCOMES_CACHED = 1024
 
 
 def _seconds(value: float | None, digits: int) -> Any:
@@ -117,7 +115,7 @@ class JobResult:
         data["files"] = list(self.files)
         data["input"] = dict(self.input)
         data["metadata"] = dict(self.metadata)
-        data["scores"], data["notes"] = _journal_scores(self.scores)
+        data["scores"], data["notes"] = _JOURNAL_SCORES[self.scores]
         return data
 
     @classmethod
@@ -133,20 +131,37 @@ class JobResult:
 _FIELD_NAMES = tuple(f.name for f in fields(JobResult))
 
 
-def _journal_scores(scores: tuple[ScoreCell, ...]) -> tuple[dict[str, float | None], dict[str, str]]:
+_Made = TypeVar("_Made")
+
+
+class OutcomeCache(dict[tuple[ScoreCell, ...], _Made], Generic[_Made]):
+    """What `make` gives for a job outcome (all of a job's scores and notes), made once per outcome.
+
+    It serves what is made from every job's scores: a run's jobs share a handful of outcomes. A hit is
+    a plain dict lookup; past `OUTCOMES_CACHED` outcomes (notes that differ job by job, such as judge
+    replies) it starts again, so it never holds more.
+    """
+
+    def __init__(self, make: Callable[[tuple[ScoreCell, ...]], _Made]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, scores: tuple[ScoreCell, ...]) -> _Made:
+        made = self.make(scores)
+        if len(self) >= OUTCOMES_CACHED:
+            self.clear()
+        self[scores] = made
+        return made
+
+
+def _journal_form(scores: tuple[ScoreCell, ...]) -> tuple[dict[str, float | None], dict[str, str]]:
     """A job's scores as the journal keeps them: {name: value} and the notes that say something, a
-    third of the JSON (and of its encoding) that (name, value, note) triples take. Made once per job
-    outcome and shared: read them, never change them."""
-    found = _JOURNAL_SCORES.get(scores)
-    if found is None:
-        found = {name: value for name, value, _ in scores}, {name: note for name, _, note in scores if note}
-        if len(_JOURNAL_SCORES) >= SCORE_FORMS:
-            _JOURNAL_SCORES.clear()
-        _JOURNAL_SCORES[scores] = found
-    return found
+    third of the JSON (and of its encoding) that (name, value, note) triples take."""
+    return {name: value for name, value, _ in scores}, {name: note for name, _, note in scores if note}
 
 
-_JOURNAL_SCORES: dict[tuple[ScoreCell, ...], tuple[dict[str, float | None], dict[str, str]]] = {}
+# Shared by every result's `to_journal`: read them, never change them.
+_JOURNAL_SCORES = OutcomeCache(_journal_form)
 
 
 def _score_cells(scores: Any, notes: Any) -> Iterable[ScoreCell]:
@@ -202,26 +217,22 @@ class ResultColumns:
 
     def score_cells(self, scores: tuple[ScoreCell, ...]) -> tuple[Any, ...]:
         """The `score.*` and `note.*` cells of a job's scores: empty where a scorer gave none."""
-        # Most jobs of a run share a handful of outcomes (their scores and notes), and this runs for
-        # every job: each outcome's cells are made once.
-        found = self._cells_of.get(scores)
-        if found is None:
+        return self._cells_of[scores]
+
+    @cached_property
+    def _cells_of(self) -> OutcomeCache[tuple[Any, ...]]:
+        """Each job outcome's score and note cells, made once (`score_cells`)."""
+
+        def cells_of(scores: tuple[ScoreCell, ...]) -> tuple[Any, ...]:
             cells: list[Any] = [""] * (2 * len(self.scores))
             at = self._score_at
             for name, value, note in scores:
                 index = at.get(name)
                 if index is not None:
                     cells[index], cells[index + 1] = score_cell(value), note
-            found = tuple(cells)
-            if len(self._cells_of) >= SCORE_FORMS:
-                self._cells_of.clear()
-            self._cells_of[scores] = found
-        return found
+            return tuple(cells)
 
-    @cached_property
-    def _cells_of(self) -> dict[tuple[ScoreCell, ...], tuple[Any, ...]]:
-        """The score cells of the job outcomes seen so far (`score_cells`)."""
-        return {}
+        return OutcomeCache(cells_of)
 
     @cached_property
     def _score_at(self) -> dict[str, int]:

@@ -7,11 +7,11 @@ job of a model counts, failed and canceled ones as unscored (0 in the mean).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from ..runfolder.results import SCORE_FORMS, JobResult, ScoreCell
+from ..runfolder.results import JobResult, OutcomeCache, ScoreCell
 from .fields import as_text
 from .scorer import AnyScorer, applies_to, is_binary
 from .statistics import Aggregate, RowIndex, ScoreAccumulators
@@ -21,37 +21,40 @@ Aggregates = dict[str, dict[str, Aggregate]]
 GroupAggregates = dict[str, dict[str, Aggregates]]
 
 
+_Values = tuple[float | None, ...]  # a job's value under each scorer of its model, None where unscored
+
+
+def _values_in(names: Sequence[str]) -> Callable[[tuple[ScoreCell, ...]], _Values]:
+    """A job's values in the order of `names` (a job that did not succeed has no scores: all None)."""
+
+    def values(scores: tuple[ScoreCell, ...]) -> _Values:
+        given = {name: value for name, value, _ in scores}
+        return tuple(given.get(name) for name in names)
+
+    return values
+
+
 class _Accumulators:
     """The accumulators of one set of jobs (all of them, or one group value's), per model."""
 
     def __init__(self, board: ScoreBoard) -> None:
         self.board = board
         self.rows = RowIndex()  # shared by this set's accumulators: each keeps only arrays
-        self.by_model: dict[str, tuple[list[str], ScoreAccumulators]] = {}
-        # Per model, each job outcome's values in the model's scorer order (a run's jobs share a
-        # handful of outcomes, and this runs for every job).
-        self.values_of: dict[str, dict[tuple[ScoreCell, ...], tuple[float | None, ...]]] = {}
+        # Per model: its scorers' names, their accumulators, and each job outcome's values in their order.
+        self.by_model: dict[str, tuple[list[str], ScoreAccumulators, OutcomeCache[_Values]]] = {}
 
     def add(self, model: str, row_id: str, scores: tuple[ScoreCell, ...]) -> None:
         found = self.by_model.get(model)
         if found is None:
-            found = self.by_model[model] = self.board.start(model, self.rows)
-            self.values_of[model] = {}
-        names, accumulators = found
-        values_of = self.values_of[model]
-        values = values_of.get(scores)
-        if values is None:  # a job that did not succeed has none: each scorer's is None
-            given = {name: value for name, value, _ in scores}
-            values = tuple(given.get(name) for name in names)
-            if len(values_of) >= SCORE_FORMS:
-                values_of.clear()
-            values_of[scores] = values
-        accumulators.add_at(self.rows.number(row_id), values)
+            names, accumulators = self.board.start(model, self.rows)
+            found = self.by_model[model] = (names, accumulators, OutcomeCache(_values_in(names)))
+        _, accumulators, values = found
+        accumulators.add_at(self.rows.number(row_id), values[scores])
 
     def aggregates(self) -> Aggregates:
         found: Aggregates = {}
         for model in self.board.model_order(self.by_model):
-            names, accumulators = self.by_model[model]
+            names, accumulators, _ = self.by_model[model]
             if names:
                 found[model] = dict(zip(names, accumulators.results()))
         return found

@@ -1,7 +1,6 @@
 """`equals`, `contains` and `one_of`: the output compared with text, whitespace around both ignored.
 
-Each check runs for every job and scorer, so each is one function with no helper calls of Python's
-(the comparisons are `operator`'s, in C).
+Each check runs for every job and scorer, so the comparisons are `operator`'s, in C.
 """
 
 from __future__ import annotations
@@ -10,9 +9,9 @@ import operator
 from collections.abc import Callable
 
 from .config import ContainsEntry, EqualsEntry, OneOfEntry
-from .facts import Check, JobFacts
+from .facts import Check, JobFacts, fill
 from .score import ONE, ZERO, Score
-from .template import parse_template, render
+from .template import parse_template
 
 
 def equals_check(entry: EqualsEntry) -> Check:
@@ -30,9 +29,7 @@ def _template_check(text: str, ignore_case: bool, test: Callable[[str, str], boo
     template = parse_template(text)
 
     def check(facts: JobFacts) -> Score:
-        expected = render(
-            template, row=facts.row, output_text=facts.output_text, output_value=facts.output_value
-        )
+        expected = fill(template, facts)
         if isinstance(expected, Score):
             return expected  # unscored: the template's value is missing
         output, expected = facts.text.strip(), expected.strip()
