@@ -154,10 +154,16 @@ class OutcomeCache(dict[tuple[ScoreCell, ...], _Made], Generic[_Made]):
         return made
 
 
-def _journal_form(scores: tuple[ScoreCell, ...]) -> tuple[dict[str, float | None], dict[str, str]]:
+def _journal_form(scores: tuple[ScoreCell, ...]) -> tuple[dict[str, int | float | None], dict[str, str]]:
     """A job's scores as the journal keeps them: {name: value} and the notes that say something, a
-    third of the JSON (and of its encoding) that (name, value, note) triples take."""
-    return {name: value for name, value, _ in scores}, {name: note for name, _, note in scores if note}
+    third of the JSON (and of its encoding) that (name, value, note) triples take.
+
+    A whole number is written as an int (`1`, as in results.csv): encoding a float costs JSON a float
+    repr, most of what a job's scores add to its line. Read back, every value is a float again.
+    """
+    whole = {name: int(value) for name, value, _ in scores if value is not None and value.is_integer()}
+    values = {name: whole.get(name, value) for name, value, _ in scores}
+    return values, {name: note for name, _, note in scores if note}
 
 
 # Shared by every result's `to_journal`: read them, never change them.

@@ -108,7 +108,8 @@ class JobScoring:
                     self.judge(judge, facts, result)
 
     def _facts(self, result: JobResult, row: Mapping[str, Any]) -> JobFacts:
-        output, value = result.output, result.output_value
+        output = result.output
+        value = result.output_value if result.output_json else output  # no property call for text
         files = tuple(self.run_dir / name for name in result.files) if result.files else ()
         return JobFacts(output, value, row, result.input, files, result.model, output, value)
 
