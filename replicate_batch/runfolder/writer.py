@@ -307,10 +307,7 @@ class RunFolder:
         each journal line is whole before any of their rows is written, as for one job.
         """
         now = utc_now_iso()
-        lines = "".join(
-            _journal_line("finished", now, {"job_id": result.job_id, "result": result.to_journal()})
-            for result in results
-        )
+        lines = "".join(_finished_line(now, result) for result in results)
         with self._lock:
             assert self._journal is not None and self._results is not None, "open() the run folder first"
             self._journal.write(lines)
@@ -359,6 +356,15 @@ _JOURNAL_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
 def _journal_line(event: str, time: str, fields: Mapping[str, Any]) -> str:
     """One journal event as its line, redacted."""
     return redact(_JOURNAL_JSON.encode({"event": event, "time": time, **fields})) + "\n"
+
+
+def _finished_line(time: str, result: JobResult) -> str:
+    """A finished job's journal line, as `_journal_line` writes events: `result`, its last member, gets
+    the scores' JSON made once per job outcome (`journal_scores`) put in at its end, not encoded again."""
+    line = _JOURNAL_JSON.encode(
+        {"event": "finished", "time": time, "job_id": result.job_id, "result": result.journal_fields()}
+    )
+    return redact(f"{line[:-2]}, {result.journal_scores()}}}}}") + "\n"
 
 
 def _replace_text(path: Path, text: str) -> None:
