@@ -83,7 +83,8 @@ class JobScoring:
         """The scores `score` gives the result, alone, in spec order."""
         if result.status != "succeeded":
             return ()
-        bound = self._bound(result.model).bound
+        found = self._by_model.get(result.model)  # `_bound`, without its call once the model is seen
+        bound = (found or self._bound(result.model)).bound
         if not bound:
             return ()
         facts = self._facts(result, row)
