@@ -27,7 +27,7 @@ from ..clock import utc_now_iso
 from ..csv_cells import csv_reader
 from ..errors import RunFolderBusy
 from ..execution.outputs import path_part
-from ..redaction import redact
+from ..redaction import redact, redact_cells
 from .journal import JOURNAL_NAME
 from .manifest import Manifest, write_manifest
 from .results import COLUMNS, RESULTS_NAME, JobResult, ResultColumns, metric_columns
@@ -233,7 +233,7 @@ class RunFolder:
             writer = csv.writer(handle)
             writer.writerow(header)
             for row in rows:
-                row[new] = [redact(cell) if cell and isinstance(cell, str) else cell for cell in row[new]]
+                row[new] = redact_cells(row[new])
                 writer.writerow(row)
                 counts[row[at]] += 1
             handle.flush()
@@ -286,7 +286,7 @@ class RunFolder:
     def _row(self, result: JobResult, columns: ResultColumns | None = None) -> list[Any]:
         model_ref = self._model_refs.get(result.model, "")
         row = (columns or self.columns).cells(result, self.run_id, model_ref)
-        return [redact(cell) if cell and isinstance(cell, str) else cell for cell in row]
+        return redact_cells(row)
 
     def journal(self, event: str, **fields: Any) -> None:
         """Append one event to `journal.jsonl` and flush it, so a crash loses at most this line."""
