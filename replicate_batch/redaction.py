@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 TOKEN_VARIABLE = "REPLICATE_API_TOKEN"
 REDACTED = "<redacted>"  # safe inside JSON, CSV, YAML plain scalars and HTML-escaped text
@@ -39,3 +41,16 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return _TOKEN_SHAPE.sub(REDACTED, text) if "r8_" in text else text
+
+
+def redact_cells(cells: Sequence[Any]) -> list[Any]:
+    """A row's cells with every text cell redacted.
+
+    The cells are searched together, once: a row rarely holds a secret, and one search costs what one
+    of a dozen does. They are joined by NUL, which no secret contains, so a secret found in the join is in
+    one cell, unless it spans two; either way each text cell is then redacted on its own.
+    """
+    joined = "\0".join(cell for cell in cells if cell and isinstance(cell, str))
+    if redact(joined) == joined:
+        return list(cells)
+    return [redact(cell) if cell and isinstance(cell, str) else cell for cell in cells]

@@ -17,7 +17,7 @@ import pytest
 from replicate_batch import load_results
 from replicate_batch.cli import main
 from replicate_batch.cli.terminal import printable
-from replicate_batch.redaction import REDACTED, redact
+from replicate_batch.redaction import REDACTED, redact, redact_cells
 from tests.emulated import TOKEN, emulated
 from tests.replicate_emulator import Emulator, Fault
 
@@ -75,6 +75,17 @@ def test_both_forms_of_the_authorization_header_are_redacted_whatever_the_token(
         "files/layer8_weights_of_the_model_v2.bin",
     ):
         assert redact(kept) == kept
+
+
+def test_a_rows_cells_are_redacted_each_whatever_the_cells_beside_them() -> None:
+    other = "r8_" + "Zq3" * 12 + "x"
+    cells = ["run", 3, "", f"error: Bearer {other}", None, 0.5, "plain"]
+    assert redact_cells(cells) == ["run", 3, "", f"error: Bearer {REDACTED}", None, 0.5, "plain"]
+    assert redact_cells(["run", 3, "plain"]) == ["run", 3, "plain"]
+    assert redact_cells(["a word", other, "x"]) == ["a word", REDACTED, "x"]  # at a cell's start
+    # Searched together but never across two cells: a token's halves stay as they are.
+    halves = [other[:20], other[20:], "r8_", "Zq3" * 12]
+    assert redact_cells(halves) == halves
 
 
 def test_control_characters_from_outputs_and_row_ids_reach_the_terminal_escaped(

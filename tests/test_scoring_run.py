@@ -19,6 +19,7 @@ import yaml
 from replicate_batch import load_results
 from replicate_batch.cli import main
 from replicate_batch.runfolder.results import COLUMNS, JobResult, ResultColumns, score_cell
+from replicate_batch.runfolder.writer import _finished_line
 from replicate_batch.scoring.statistics import bootstrap_interval
 from tests.emulated import run_scaled
 from tests.replicate_emulator import Emulator
@@ -406,6 +407,10 @@ def test_journal_lines_of_older_runs_load_with_or_without_scores() -> None:
         {**line, "output": '{"a": 1}', "output_json": True, "scores": [["s", 1, ""], ["t", None, "why"]]}
     )
     assert again.scores == (("s", 1.0, ""), ("t", None, "why")) and again.output_value == {"a": 1}
-    journaled = again.to_journal()  # as journals have them now: values by name, and the notes there are
-    assert (journaled["scores"], journaled["notes"]) == ({"s": 1.0, "t": None}, {"t": "why"})
-    assert JobResult.from_journal(json.loads(json.dumps(journaled))) == again
+    # As journals have them now: values by name (whole numbers as ints), and the notes there are.
+    now = again.with_scores((*again.scores, ("u", 0.25, 'a "quoted" note, é')))
+    text = _finished_line("2026-12-02T05:00:00.000Z", now)
+    assert text.endswith("}}\n") and '"scores": {"s": 1, "t": null, "u": 0.25}' in text
+    journaled = json.loads(text)["result"]
+    assert journaled["notes"] == {"t": "why", "u": 'a "quoted" note, é'}
+    assert JobResult.from_journal(journaled) == now

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from replicate_batch.scoring import Score, row_fields
+from replicate_batch.scoring.facts import JobFacts, filler
 from replicate_batch.scoring.fields import MISSING, as_text, read_path
 from replicate_batch.scoring.template import (
     OutputField,
@@ -21,8 +22,13 @@ ROW = {"id": "r1", "prompt": "a bus", "_expected": "red", "n": 4, "ok": True, "t
 
 
 def rendered(text: str, output: Any = "the answer", row: dict[str, Any] = ROW) -> str | Score:
+    """The template rendered; scorers' quicker `filler` must fill it the same."""
     output_text = output if isinstance(output, str) else json.dumps(output)
-    return render(parse_template(text), row=row, output_text=output_text, output_value=output)
+    template = parse_template(text)
+    facts = JobFacts.of(output_text=output_text, output_value=output, row=row, input={}, files=(), model="m")
+    text_or_score = render(template, row=row, output_text=output_text, output_value=output)
+    assert filler(template)(facts) == text_or_score
+    return text_or_score
 
 
 @pytest.mark.parametrize(

@@ -108,19 +108,26 @@ class JobResult:
                 return self.output
         return self.output
 
-    def to_journal(self) -> dict[str, Any]:
-        """The result as a JSON-able dict, for `journal.jsonl`."""
+    def journal_fields(self) -> dict[str, Any]:
+        """The result as a JSON-able dict for `journal.jsonl`, less its scores (`journal_scores`)."""
         # Field by field rather than `asdict`, whose deep copies cost more than the JSON encoding.
-        data = {name: getattr(self, name) for name in _FIELD_NAMES}
+        data = {name: getattr(self, name) for name in _JOURNALED_FIELDS}
         data["files"] = list(self.files)
         data["input"] = dict(self.input)
         data["metadata"] = dict(self.metadata)
-        data["scores"], data["notes"] = _JOURNAL_SCORES[self.scores]
         return data
+
+    def journal_scores(self) -> str:
+        """The `"scores": {name: value}, "notes": {name: note}` members of the result's journal JSON.
+
+        Made once per job outcome (`_JOURNAL_SCORES`): encoded for every job, they cost as much as
+        scoring it. The notes are those that say something.
+        """
+        return _JOURNAL_SCORES[self.scores]
 
     @classmethod
     def from_journal(cls, data: Mapping[str, Any]) -> JobResult:
-        """Rebuild a result written by `to_journal` (older journals have no scores: none)."""
+        """Rebuild a result from its journal JSON (older journals have no scores: none)."""
         values = dict(data)
         values["files"] = tuple(values.get("files") or ())
         values["scores"] = tuple(_score_cells(values.get("scores") or (), values.pop("notes", None) or {}))
@@ -128,7 +135,7 @@ class JobResult:
         return cls(**values)
 
 
-_FIELD_NAMES = tuple(f.name for f in fields(JobResult))
+_JOURNALED_FIELDS = tuple(f.name for f in fields(JobResult) if f.name != "scores")
 
 
 _Made = TypeVar("_Made")
@@ -154,10 +161,16 @@ class OutcomeCache(dict[tuple[ScoreCell, ...], _Made], Generic[_Made]):
         return made
 
 
-def _journal_form(scores: tuple[ScoreCell, ...]) -> tuple[dict[str, float | None], dict[str, str]]:
-    """A job's scores as the journal keeps them: {name: value} and the notes that say something, a
-    third of the JSON (and of its encoding) that (name, value, note) triples take."""
-    return {name: value for name, value, _ in scores}, {name: note for name, _, note in scores if note}
+def _journal_form(scores: tuple[ScoreCell, ...]) -> str:
+    """A job's scores as the journal keeps them: `"scores": {name: value}, "notes": {name: note}`, the
+    notes that say something (a third of the JSON that (name, value, note) triples take).
+
+    A whole number is written as an int (`1`, as in results.csv); read back, every value is a float.
+    """
+    whole = {name: int(value) for name, value, _ in scores if value is not None and value.is_integer()}
+    values = {name: whole.get(name, value) for name, value, _ in scores}
+    notes = {name: note for name, _, note in scores if note}
+    return json.dumps({"scores": values, "notes": notes}, ensure_ascii=False)[1:-1]
 
 
 # Shared by every result's `to_journal`: read them, never change them.

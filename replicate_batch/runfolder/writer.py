@@ -27,7 +27,7 @@ from ..clock import utc_now_iso
 from ..csv_cells import csv_reader
 from ..errors import RunFolderBusy
 from ..execution.outputs import path_part
-from ..redaction import redact
+from ..redaction import redact, redact_cells
 from .journal import JOURNAL_NAME
 from .manifest import Manifest, write_manifest
 from .results import COLUMNS, RESULTS_NAME, JobResult, ResultColumns, metric_columns
@@ -233,7 +233,7 @@ class RunFolder:
             writer = csv.writer(handle)
             writer.writerow(header)
             for row in rows:
-                row[new] = [redact(cell) if cell and isinstance(cell, str) else cell for cell in row[new]]
+                row[new] = redact_cells(row[new])
                 writer.writerow(row)
                 counts[row[at]] += 1
             handle.flush()
@@ -286,7 +286,7 @@ class RunFolder:
     def _row(self, result: JobResult, columns: ResultColumns | None = None) -> list[Any]:
         model_ref = self._model_refs.get(result.model, "")
         row = (columns or self.columns).cells(result, self.run_id, model_ref)
-        return [redact(cell) if cell and isinstance(cell, str) else cell for cell in row]
+        return redact_cells(row)
 
     def journal(self, event: str, **fields: Any) -> None:
         """Append one event to `journal.jsonl` and flush it, so a crash loses at most this line."""
@@ -307,10 +307,7 @@ class RunFolder:
         each journal line is whole before any of their rows is written, as for one job.
         """
         now = utc_now_iso()
-        lines = "".join(
-            _journal_line("finished", now, {"job_id": result.job_id, "result": result.to_journal()})
-            for result in results
-        )
+        lines = "".join(_finished_line(now, result) for result in results)
         with self._lock:
             assert self._journal is not None and self._results is not None, "open() the run folder first"
             self._journal.write(lines)
@@ -359,6 +356,15 @@ _JOURNAL_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
 def _journal_line(event: str, time: str, fields: Mapping[str, Any]) -> str:
     """One journal event as its line, redacted."""
     return redact(_JOURNAL_JSON.encode({"event": event, "time": time, **fields})) + "\n"
+
+
+def _finished_line(time: str, result: JobResult) -> str:
+    """A finished job's journal line, as `_journal_line` writes events: `result`, its last member, gets
+    the scores' JSON made once per job outcome (`journal_scores`) put in at its end, not encoded again."""
+    line = _JOURNAL_JSON.encode(
+        {"event": "finished", "time": time, "job_id": result.job_id, "result": result.journal_fields()}
+    )
+    return redact(f"{line[:-2]}, {result.journal_scores()}}}}}") + "\n"
 
 
 def _replace_text(path: Path, text: str) -> None:

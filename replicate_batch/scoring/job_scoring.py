@@ -83,7 +83,8 @@ class JobScoring:
         """The scores `score` gives the result, alone, in spec order."""
         if result.status != "succeeded":
             return ()
-        bound = self._bound(result.model).bound
+        found = self._by_model.get(result.model)  # `_bound`, without its call once the model is seen
+        bound = (found or self._bound(result.model)).bound
         if not bound:
             return ()
         facts = self._facts(result, row)
@@ -108,7 +109,8 @@ class JobScoring:
                     self.judge(judge, facts, result)
 
     def _facts(self, result: JobResult, row: Mapping[str, Any]) -> JobFacts:
-        output, value = result.output, result.output_value
+        output = result.output
+        value = result.output_value if result.output_json else output  # no property call for text
         files = tuple(self.run_dir / name for name in result.files) if result.files else ()
         return JobFacts(output, value, row, result.input, files, result.model, output, value)
 

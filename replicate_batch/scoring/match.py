@@ -9,7 +9,7 @@ import operator
 from collections.abc import Callable
 
 from .config import ContainsEntry, EqualsEntry, OneOfEntry
-from .facts import Check, JobFacts, fill
+from .facts import Check, JobFacts, filler
 from .score import ONE, ZERO, Score
 from .template import parse_template
 
@@ -26,10 +26,10 @@ def contains_check(entry: ContainsEntry) -> Check:
 
 def _template_check(text: str, ignore_case: bool, test: Callable[[str, str], bool]) -> Check:
     """1 when `test(output, expected)` holds, `expected` being the template rendered for the job."""
-    template = parse_template(text)
+    expected_of = filler(parse_template(text))
 
     def check(facts: JobFacts) -> Score:
-        expected = fill(template, facts)
+        expected = expected_of(facts)
         if isinstance(expected, Score):
             return expected  # unscored: the template's value is missing
         output, expected = facts.text.strip(), expected.strip()

@@ -12,6 +12,7 @@ import importlib.util
 import inspect
 import math
 import numbers
+import operator
 import sys
 import traceback
 from collections.abc import Callable, MutableMapping
@@ -112,11 +113,11 @@ def _arguments(function: Callable[..., Any], name: str) -> tuple[str, ...]:
 
 # Each argument made only when the function names it: copies, so a function cannot change the job.
 _ARGUMENT: dict[str, Callable[[JobFacts], Any]] = {
-    "output": lambda facts: facts.value,
+    "output": operator.attrgetter("value"),
     "row": lambda facts: dict(facts.row),
     "input": lambda facts: dict(facts.input),
     "files": lambda facts: list(facts.files),
-    "model": lambda facts: facts.model,
+    "model": operator.attrgetter("model"),
 }
 
 
@@ -145,10 +146,15 @@ def python_check(scorer: ScorerFunction) -> Check:
     makers = tuple((name, _ARGUMENT[name]) for name in scorer.arguments)
 
     def check(facts: JobFacts) -> Score:
+        arguments = {}
+        for name, make in makers:  # a loop, not a comprehension: this runs for every job
+            arguments[name] = make(facts)
         try:
-            result = function(**{name: make(facts) for name, make in makers})
+            result = function(**arguments)
         except (Exception, SystemExit) as error:
             return unscored(f"{type(error).__name__}: {error}")
+        if result is True or result is False:  # what most scorer functions return: no call to score_of
+            return ONE if result else ZERO
         return score_of(result)
 
     return check
