@@ -19,7 +19,7 @@ import yaml
 from replicate_batch import load_results
 from replicate_batch.cli import main
 from replicate_batch.runfolder.results import COLUMNS, JobResult, ResultColumns, score_cell
-from replicate_batch.runfolder.writer import _finished_line
+from replicate_batch.runfolder.writer import RunFolder
 from replicate_batch.scoring.statistics import bootstrap_interval
 from tests.emulated import run_scaled
 from tests.replicate_emulator import Emulator
@@ -399,7 +399,7 @@ def test_score_cells_and_columns_have_one_order() -> None:
     assert cells[len(COLUMNS) :] == ["", "", 0.5, "half", "p", ""]
 
 
-def test_journal_lines_of_older_runs_load_with_or_without_scores() -> None:
+def test_journal_lines_of_older_runs_load_with_or_without_scores(tmp_path: Path) -> None:
     line = {"job_id": "j", "model": "m", "row_id": "r", "repeat": 0, "status": "succeeded", "output": "x"}
     result = JobResult.from_journal(line)
     assert (result.scores, result.output_json, result.output_value) == ((), False, "x")
@@ -409,7 +409,11 @@ def test_journal_lines_of_older_runs_load_with_or_without_scores() -> None:
     assert again.scores == (("s", 1.0, ""), ("t", None, "why")) and again.output_value == {"a": 1}
     # As journals have them now: values by name (whole numbers as ints), and the notes there are.
     now = again.with_scores((*again.scores, ("u", 0.25, 'a "quoted" note, é')))
-    text = _finished_line("2026-12-02T05:00:00.000Z", now)
+    folder = RunFolder.create(tmp_path, "j", ResultColumns(scores=("s", "t", "u")))
+    folder.open("name: j\n", {"m": "acme/m"}, "hash")
+    folder.record(now)
+    folder.close()
+    text = (folder.path / "journal.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)[-1]
     assert text.endswith("}}\n") and '"scores": {"s": 1, "t": null, "u": 0.25}' in text
     journaled = json.loads(text)["result"]
     assert journaled["notes"] == {"t": "why", "u": 'a "quoted" note, é'}

@@ -167,13 +167,14 @@ def _journal_form(scores: tuple[ScoreCell, ...]) -> str:
 
     A whole number is written as an int (`1`, as in results.csv); read back, every value is a float.
     """
-    whole = {name: int(value) for name, value, _ in scores if value is not None and value.is_integer()}
-    values = {name: whole.get(name, value) for name, value, _ in scores}
+    values = {
+        name: int(value) if value is not None and value.is_integer() else value for name, value, _ in scores
+    }
     notes = {name: note for name, _, note in scores if note}
     return json.dumps({"scores": values, "notes": notes}, ensure_ascii=False)[1:-1]
 
 
-# Shared by every result's `to_journal`: read them, never change them.
+# Shared by every result's `journal_scores`.
 _JOURNAL_SCORES = OutcomeCache(_journal_form)
 
 

@@ -84,10 +84,6 @@ class ScoreBoard:
 
     def add(self, result: JobResult) -> None:
         """One job's result (its scores, or none when it did not succeed)."""
-        if not self.group_by:  # the common case, once per job on the writer's thread: one call less
-            if self.scorers:
-                self._all.add(result.model, result.row_id, result.scores)
-            return
         self.add_scores(result.model, result.row_id, result.metadata, result.scores)
 
     def add_scores(

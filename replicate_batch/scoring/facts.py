@@ -63,20 +63,21 @@ def filler(template: Template) -> Filler:
     parts = template.parts
     fields = [part for part in parts if not isinstance(part, str)]
     if not fields:
-        text = "".join(parts)  # type: ignore[arg-type]  # every part is a str
+        text = "".join(part for part in parts if isinstance(part, str))
         return lambda facts: text
     field = fields[0]
     if len(fields) > 1 or not isinstance(field, RowField):
         return lambda facts: fill(template, facts)
     at = parts.index(field)
-    before, after, name = "".join(parts[:at]), "".join(parts[at + 1 :]), field.name  # type: ignore[arg-type]
-    missing = unscored(f"this row has no field `{name}`")
+    before = "".join(part for part in parts[:at] if isinstance(part, str))
+    after = "".join(part for part in parts[at + 1 :] if isinstance(part, str))
+    name = field.name
 
     def fill_field(facts: JobFacts) -> str | Score:
         value = facts.row.get(name, MISSING)
         if type(value) is not str:
             if value is MISSING:
-                return missing
+                return fill(template, facts)  # unscored, as `render` says it
             value = as_text(value)
         return before + value + after
 

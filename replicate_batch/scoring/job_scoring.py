@@ -36,6 +36,19 @@ class _ModelScorers(NamedTuple):
     bound: tuple[_Bound, ...]
 
 
+class _ByModel(dict[str, _ModelScorers]):
+    """Each model's bound scorers, made by `bind` when the model's first job asks: a later job's is a
+    plain dict lookup. Two workers racing on a model's first jobs only make the same tuples twice."""
+
+    def __init__(self, bind: Callable[[str], _ModelScorers]) -> None:
+        super().__init__()
+        self.bind = bind
+
+    def __missing__(self, model: str) -> _ModelScorers:
+        found = self[model] = self.bind(model)
+        return found
+
+
 class JobScoring:
     """A run's scorers, ready to score finished jobs; safe to call from worker threads."""
 
@@ -43,7 +56,7 @@ class JobScoring:
         self.scorers = tuple(scorers)
         self.run_dir = run_dir  # output files are scored where the run folder keeps them
         self.judge_step = judge
-        self._by_model: dict[str, _ModelScorers] = {}
+        self._by_model = _ByModel(self._model_scorers)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -52,16 +65,12 @@ class JobScoring:
 
     def applying(self, model: str) -> tuple[AnyScorer, ...]:
         """The scorers that score this model's jobs, in spec order."""
-        return self._bound(model).scorers
+        return self._by_model[model].scorers
 
-    def _bound(self, model: str) -> _ModelScorers:
-        """The model's scorers, and each bound to how it scores a job (this runs for every job)."""
-        found = self._by_model.get(model)
-        if found is None:  # a race between workers only computes the same tuples twice
-            scorers = tuple(scorer for scorer in self.scorers if applies_to(scorer, model))
-            bound = tuple(self._bind(scorer) for scorer in scorers)
-            found = self._by_model[model] = _ModelScorers(scorers, bound)
-        return found
+    def _model_scorers(self, model: str) -> _ModelScorers:
+        """The model's scorers, each bound to how it scores a job (once per model: `_ByModel`)."""
+        scorers = tuple(scorer for scorer in self.scorers if applies_to(scorer, model))
+        return _ModelScorers(scorers, tuple(self._bind(scorer) for scorer in scorers))
 
     def _bind(self, scorer: AnyScorer) -> _Bound:
         if isinstance(scorer, Judge):
@@ -83,8 +92,7 @@ class JobScoring:
         """The scores `score` gives the result, alone, in spec order."""
         if result.status != "succeeded":
             return ()
-        found = self._by_model.get(result.model)  # `_bound`, without its call once the model is seen
-        bound = (found or self._bound(result.model)).bound
+        bound = self._by_model[result.model].bound
         if not bound:
             return ()
         facts = self._facts(result, row)
@@ -101,7 +109,7 @@ class JobScoring:
         """Ask the judges that apply to a succeeded result (`rescore` does, ahead of scoring it)."""
         if result.status != "succeeded":
             return
-        judges = [how for _, how in self._bound(result.model).bound if isinstance(how, Judge)]
+        judges = [how for _, how in self._by_model[result.model].bound if isinstance(how, Judge)]
         if judges:
             facts = self._facts(result, row)
             for judge in judges:
@@ -109,8 +117,7 @@ class JobScoring:
                     self.judge(judge, facts, result)
 
     def _facts(self, result: JobResult, row: Mapping[str, Any]) -> JobFacts:
-        output = result.output
-        value = result.output_value if result.output_json else output  # no property call for text
+        output, value = result.output, result.output_value
         files = tuple(self.run_dir / name for name in result.files) if result.files else ()
         return JobFacts(output, value, row, result.input, files, result.model, output, value)
 

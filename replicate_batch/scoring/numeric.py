@@ -8,7 +8,7 @@ from typing import Any
 
 from ..spec.problems import show_value
 from .config import CloseToEntry
-from .facts import Check, JobFacts, fill
+from .facts import Check, JobFacts, filler
 from .score import Score, passed, unscored
 from .template import parse_template
 
@@ -38,10 +38,10 @@ def close_to(output: float, expected: float, tolerance: float = 0.0) -> Score:
 
 def close_to_check(entry: CloseToEntry) -> Check:
     """`close_to` bound to its entry: an output or expected value that is not a number is unscored."""
-    template = parse_template(entry.close_to)
+    expected_of = filler(parse_template(entry.close_to))
 
     def check(facts: JobFacts) -> Score:
-        text = fill(template, facts)
+        text = expected_of(facts)
         if isinstance(text, Score):
             return text
         expected = parse_number(text)

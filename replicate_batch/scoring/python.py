@@ -153,8 +153,6 @@ def python_check(scorer: ScorerFunction) -> Check:
             result = function(**arguments)
         except (Exception, SystemExit) as error:
             return unscored(f"{type(error).__name__}: {error}")
-        if result is True or result is False:  # what most scorer functions return: no call to score_of
-            return ONE if result else ZERO
         return score_of(result)
 
     return check
