@@ -68,8 +68,9 @@ def rescore_run(
     run_dir = Path(run_dir)
     manifest = _manifest(run_dir)
     loaded = _run_spec(run_dir, manifest)
+    held: dict[str, Mapping[str, Any]] = {}  # what scorers see of each row, kept as the rows are checked
     try:
-        rows = load_rows(loaded)
+        rows = load_rows(loaded, lambda row: held.setdefault(row.id, row_fields(row)))
     except SpecError as error:
         hint = Problem(
             loaded.source,
@@ -114,7 +115,6 @@ def rescore_run(
             group_by=group_by,
             judge=judges.judging.step if judges is not None else None,
         )
-        held = {row.id: row_fields(row) for row in rows}  # what scorers see of each row, once
         rescoring = _Rescoring(run_dir, scoring, held, stats)
         if judges is not None:
             judges.judge_ahead(scoring, rescoring.results(old))
@@ -134,7 +134,8 @@ def rescore_run(
             judges.close()
         folder.close()
     warnings = rescoring.warnings()
-    del rescoring, held  # the rows and the journal's index: their memory is the report's to use
+    del rescoring  # the rows and the journal's index: their memory is the report's to use
+    held.clear()
     scoring.board.reset()
     _, warning = try_write_report(run_dir)
     counts = folder.counts

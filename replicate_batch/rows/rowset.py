@@ -42,11 +42,20 @@ class RowSet:
     `len()`, and the names of the rows' values and `_` metadata in the order they first appear.
     """
 
-    def __init__(self, checked: Iterable[Row], passes: Callable[[], Iterator[Row]]) -> None:
+    def __init__(
+        self,
+        checked: Iterable[Row],
+        passes: Callable[[], Iterator[Row]],
+        each: Callable[[Row], object] | None = None,
+    ) -> None:
+        """`each`, when given, sees every row of the checking pass (a caller that keeps something of
+        every row needs no pass of its own)."""
         count = 0
         values: dict[str, None] = {}
         metadata: dict[str, None] = {}
         for row in checked:
+            if each is not None:
+                each(row)
             count += 1
             values.update(dict.fromkeys(row.values))
             metadata.update(dict.fromkeys(row.metadata))
@@ -62,8 +71,10 @@ class RowSet:
         return self._count
 
 
-def load_rows(loaded: LoadedSpec) -> RowSet:
+def load_rows(loaded: LoadedSpec, each: Callable[[Row], object] | None = None) -> RowSet:
     """Read and check the spec's rows; raises SpecError listing every problem.
+
+    `each`, when given, is called with every row as it is checked (`RowSet`).
 
     Every problem names the spec as its file and the row by its place: `inputs[3]` for inline rows,
     `rows.csv line 7` for a .csv or .jsonl file, `rows.json[3]` for a .json or .yaml list.
@@ -71,7 +82,7 @@ def load_rows(loaded: LoadedSpec) -> RowSet:
     inputs = loaded.spec.inputs
     source = loaded.source
     if not isinstance(inputs, str):
-        return _held(source, enumerate(inputs), lambda i: f"inputs[{i}]")
+        return _held(source, enumerate(inputs), lambda i: f"inputs[{i}]", each)
     path = loaded.resolve_path(inputs)
     suffix = path.suffix.lower()
     if suffix not in ROW_FILE_SUFFIXES:
@@ -79,11 +90,12 @@ def load_rows(loaded: LoadedSpec) -> RowSet:
             source, "inputs", f"{path}: expected a {', '.join(ROW_FILE_SUFFIXES)} file of rows"
         )
     if suffix not in (".csv", ".jsonl"):
-        return _held(source, _read_list(path, source), lambda i: f"{path.name}[{i}]")
+        return _held(source, _read_list(path, source), lambda i: f"{path.name}[{i}]", each)
     row_file = RowFile(path, source)
     rows = RowSet(
         _checked(source, row_file.records(), row_file.place, row_file.is_csv),
         lambda: _rows(row_file.records(), row_file.place, row_file.is_csv),
+        each,
     )
     if not len(rows):
         empty = f"{path.name} has no rows: add at least one row under the header" if row_file.is_csv else ""
@@ -91,11 +103,13 @@ def load_rows(loaded: LoadedSpec) -> RowSet:
     return rows
 
 
-def _held(source: str, records: Iterable[Record], place: Callable[[int], str]) -> RowSet:
+def _held(
+    source: str, records: Iterable[Record], place: Callable[[int], str], each: Callable[[Row], object] | None
+) -> RowSet:
     held = tuple(_checked(source, records, place, from_csv=False))
     if not held:
         raise SpecError.single(source, "inputs", "no rows: add at least one row")
-    return RowSet(held, held.__iter__)
+    return RowSet(held, held.__iter__, each)
 
 
 def _checked(

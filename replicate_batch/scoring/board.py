@@ -34,6 +34,10 @@ def _values_in(names: Sequence[str]) -> Callable[[tuple[ScoreCell, ...]], _Value
     return values
 
 
+_Job = tuple[str, str, Mapping[str, Any], tuple[ScoreCell, ...]]  # model, row id, metadata, scores
+_BATCH = 512  # jobs held before they go to the accumulators: a loop per batch costs less than calls per job
+
+
 class _Accumulators:
     """The accumulators of one set of jobs (all of them, or one group value's), per model."""
 
@@ -43,13 +47,24 @@ class _Accumulators:
         # Per model: its scorers' names, their accumulators, and each job outcome's values in their order.
         self.by_model: dict[str, tuple[list[str], ScoreAccumulators, OutcomeCache[_Values]]] = {}
 
-    def add(self, model: str, row_id: str, scores: tuple[ScoreCell, ...]) -> None:
+    def add_many(self, jobs: Sequence[_Job]) -> None:
+        """A batch of jobs, each added to its model's accumulators."""
+        split: dict[str, tuple[list[str], list[_Values], OutcomeCache[_Values]]] = {}
+        for model, row_id, _, scores in jobs:
+            batch = split.get(model)
+            if batch is None:
+                batch = split[model] = ([], [], self._model(model)[2])
+            batch[0].append(row_id)
+            batch[1].append(batch[2][scores])
+        for model, (row_ids, values, _) in split.items():
+            self.by_model[model][1].add_many(self.rows.numbers(row_ids), values)
+
+    def _model(self, model: str) -> tuple[list[str], ScoreAccumulators, OutcomeCache[_Values]]:
         found = self.by_model.get(model)
         if found is None:
             names, accumulators = self.board.start(model, self.rows)
             found = self.by_model[model] = (names, accumulators, OutcomeCache(_values_in(names)))
-        _, accumulators, values = found
-        accumulators.add_at(self.rows.number(row_id), values[scores])
+        return found
 
     def aggregates(self) -> Aggregates:
         found: Aggregates = {}
@@ -61,7 +76,10 @@ class _Accumulators:
 
 
 class ScoreBoard:
-    """Aggregates of a run's scores, fed one result at a time (a `RunFolder` tally)."""
+    """Aggregates of a run's scores, fed one result at a time (a `RunFolder` tally).
+
+    Results are held in batches of `_BATCH` and added when a batch is full or the aggregates are asked.
+    """
 
     def __init__(
         self,
@@ -81,6 +99,7 @@ class ScoreBoard:
         """Forget every result: `results.csv` is written again from its first row."""
         self._all = _Accumulators(self)
         self._groups: dict[tuple[str, str], _Accumulators] = {}
+        self._pending: list[_Job] = []
 
     def add(self, result: JobResult) -> None:
         """One job's result (its scores, or none when it did not succeed)."""
@@ -92,13 +111,24 @@ class ScoreBoard:
         """One job of `model` and row `row_id`, with its scores (`rescore` has no JobResult to give)."""
         if not self.scorers:
             return
-        self._all.add(model, row_id, scores)
+        pending = self._pending
+        pending.append((model, row_id, metadata, scores))
+        if len(pending) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Add the jobs held to the accumulators: all of them, and each to its group values'."""
+        jobs, self._pending = self._pending, []
+        self._all.add_many(jobs)
         for field in self.group_by:
-            key = (field, group_value(metadata.get(field)))
-            group = self._groups.get(key)
-            if group is None:
-                group = self._groups[key] = _Accumulators(self)
-            group.add(model, row_id, scores)
+            by_value: dict[str, list[_Job]] = {}
+            for job in jobs:
+                by_value.setdefault(group_value(job[2].get(field)), []).append(job)
+            for value, members in by_value.items():
+                group = self._groups.get((field, value))
+                if group is None:
+                    group = self._groups[(field, value)] = _Accumulators(self)
+                group.add_many(members)
 
     def start(self, model: str, rows: RowIndex) -> tuple[list[str], ScoreAccumulators]:
         """New accumulators for a model: the scorers that apply to it, in spec order."""
@@ -113,10 +143,12 @@ class ScoreBoard:
 
     def aggregates(self) -> Aggregates:
         """Per model (that has jobs) and scorer that applies to it: the aggregate."""
+        self._flush()
         return self._all.aggregates()
 
     def group_aggregates(self) -> GroupAggregates:
         """Per `group_by` field and value (in the order values came): the aggregates of its jobs."""
+        self._flush()
         found: GroupAggregates = {field: {} for field in self.group_by}
         for (field, value), group in self._groups.items():
             found[field][value] = group.aggregates()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Hashable, Sequence
+from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -66,10 +67,18 @@ class RowIndex:
 
     def number(self, key: Hashable) -> int:
         """The row's number: 0 for the first key seen, then 1, 2, ..."""
-        number = self._numbers.get(key)
-        if number is None:
-            number = self._numbers[key] = len(self._numbers)
-        return number
+        return self.numbers((key,))[0]
+
+    def numbers(self, keys: Iterable[Hashable]) -> list[int]:
+        """`number` of each key, in order (a loop here, not a call per job)."""
+        numbers = self._numbers
+        found = []
+        for key in keys:
+            number = numbers.get(key)
+            if number is None:
+                number = numbers[key] = len(numbers)
+            found.append(number)
+        return found
 
     def __len__(self) -> int:
         return len(self._numbers)
@@ -80,7 +89,7 @@ class ScoreAccumulators:
 
     Every scorer of a model sees every job of it, so the jobs per row are counted once for all of
     them (4 bytes a row); each scorer keeps its total and count, and its sum per row for the bootstrap.
-    This runs once per job on the writer's thread: a loop over lists, no object per scorer.
+    Jobs come a batch at a time (`add_many`): a loop over lists per batch, no call per job or scorer.
     """
 
     def __init__(
@@ -101,36 +110,36 @@ class ScoreAccumulators:
         self._scored = [0] * len(scorers)
         # How many jobs had each outcome (every scorer's value) since the last fold: a run's jobs share
         # a handful of outcomes, so one count per job does what a total and a count per scorer did.
-        self._outcomes: dict[tuple[float | None, ...], int] = {}
-        self._n = 0
-        self._rows_seen = 0
+        self._outcomes: Counter[tuple[float | None, ...]] = Counter()
 
     def add(self, row_key: Hashable, values: Sequence[float | None]) -> None:
         """One job of the row: each scorer's score, None where unscored (failed, canceled, unreadable)."""
-        self.add_at(self._rows.number(row_key), tuple(values))
+        self.add_many(self._rows.numbers((row_key,)), [tuple(values)])
 
-    def add_at(self, number: int, values: tuple[float | None, ...]) -> None:
-        """`add` for a row already numbered by the shared RowIndex (once per job, not per scorer)."""
+    def add_many(self, numbers: Sequence[int], values: Sequence[tuple[float | None, ...]]) -> None:
+        """Jobs of rows already numbered by the shared RowIndex, and each one's values (as for `add`)."""
+        if not numbers:
+            return
         counts = self._counts
-        if number >= len(counts):
+        last = max(numbers)
+        if last >= len(counts):
             # Grown by half again at least: an array made per new row cost more than the rest of `add`.
             # Rows past the last one seen stay at count 0, which the bootstrap leaves out.
-            grow = max(number + 1 - len(counts), len(counts) // 2, 64)
+            grow = max(last + 1 - len(counts), len(counts) // 2, 64)
             counts.frombytes(bytes(counts.itemsize * grow))
             for _, sums in self._bootstrapped:
                 sums.frombytes(bytes(sums.itemsize * grow))  # 0.0 is all zero bytes
-        if not counts[number]:
-            self._rows_seen += 1
-        counts[number] += 1
-        self._n += 1
+        for number in numbers:
+            counts[number] += 1
         outcomes = self._outcomes
-        outcomes[values] = outcomes.get(values, 0) + 1
+        outcomes.update(values)
         if len(outcomes) > _OUTCOMES_KEPT:  # scores that differ job by job: totals keep the memory flat
             self._fold()
         for i, sums in self._bootstrapped:
-            value = values[i]
-            if value is not None:
-                sums[number] += value
+            for number, job in zip(numbers, values):
+                value = job[i]
+                if value is not None:
+                    sums[number] += value
 
     def _fold(self) -> None:
         """Add the outcomes counted so far to each scorer's total and count of scored jobs."""
@@ -145,10 +154,12 @@ class ScoreAccumulators:
     def results(self) -> list[Aggregate]:
         """Each scorer's aggregate of the jobs fed so far, in order."""
         self._fold()
-        return [self._result(i) for i in range(len(self.methods))]
+        counts = self._counts
+        n, rows = sum(counts), len(counts) - counts.count(0)  # rows never seen have count 0
+        return [self._result(i, n, rows) for i in range(len(self.methods))]
 
-    def _result(self, i: int) -> Aggregate:
-        n, total, method = self._n, self._totals[i], self.methods[i]
+    def _result(self, i: int, n: int, rows: int) -> Aggregate:
+        total, method = self._totals[i], self.methods[i]
         mean = total / n if n else None
         low = high = None
         if n and method == "wilson":
@@ -162,7 +173,7 @@ class ScoreAccumulators:
             ci_low=low,
             ci_high=high,
             n=n,
-            rows=self._rows_seen,
+            rows=rows,
             scored=self._scored[i],
             threshold=self.thresholds[i],
             passed=meets(mean, self.thresholds[i]),
