@@ -6,7 +6,7 @@ stays in its run folder), and input images are embedded as data URIs when small 
 `EMBED_MAX_BYTES` each and `EMBED_TOTAL_BYTES` in all), else referenced by a relative path.
 The grid is drawn by the page's script from an embedded JSON document, in chunks, with lazy thumbnails,
 so a run of 8,000 jobs opens quickly. A run of more than `MAX_JOBS` jobs embeds a bounded part of its grid
-(report_selection.py says which) under a banner that says so; its summary still counts every result, and
+(selection.py says which) under a banner that says so; its summary still counts every result, and
 writing it holds only the embedded rows in memory.
 """
 
