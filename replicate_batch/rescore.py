@@ -27,7 +27,7 @@ from .reports.page import try_write_report
 from .reports.stats import StatsTally
 from .rescore_judges import RescoreJudges, scorers_spec
 from .rescore_results import Rescoring
-from .rows.rowset import load_rows
+from .rows.rowset import Row, load_rows
 from .runfolder.journal import JOURNAL_NAME
 from .runfolder.manifest import Manifest, read_manifest, write_manifest
 from .runfolder.results import COLUMNS, RESULTS_NAME, ResultColumns
@@ -63,8 +63,12 @@ def rescore_run(
     manifest = _manifest(run_dir)
     loaded = _run_spec(run_dir, manifest)
     held: dict[str, Mapping[str, Any]] = {}  # what scorers see of each row, kept as the rows are checked
+
+    def keep(row: Row) -> None:
+        held[row.id] = row_fields(row)
+
     try:
-        rows = load_rows(loaded, lambda row: held.setdefault(row.id, row_fields(row)))
+        rows = load_rows(loaded, keep)
     except SpecError as error:
         hint = Problem(
             loaded.source,

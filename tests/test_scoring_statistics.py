@@ -172,8 +172,7 @@ def test_no_jobs_no_mean() -> None:
 
 def test_an_accumulator_keeps_rows_not_jobs() -> None:
     index = RowIndex()
-    for row in range(1000):
-        index.number(row)
+    index.numbers(range(1000))
     accumulator = ScoreAccumulator(binary=False, repeat=100, rows=index)
     accumulator.add(0, 1.0)
     tracemalloc.start()

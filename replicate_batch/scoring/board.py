@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..runfolder.results import JobResult, OutcomeCache, ScoreCell
 from .fields import as_text
@@ -38,32 +38,39 @@ _Job = tuple[str, str, Mapping[str, Any], tuple[ScoreCell, ...]]  # model, row i
 _BATCH = 512  # jobs held before they go to the accumulators: a loop per batch costs less than calls per job
 
 
+class _Model(NamedTuple):
+    """One model's part of a set: its scorers' names, their accumulators, each job outcome's values."""
+
+    names: list[str]
+    accumulators: ScoreAccumulators
+    values: OutcomeCache[_Values]  # in the order of `names`
+
+
 class _Accumulators:
     """The accumulators of one set of jobs (all of them, or one group value's), per model."""
 
     def __init__(self, board: ScoreBoard) -> None:
         self.board = board
         self.rows = RowIndex()  # shared by this set's accumulators: each keeps only arrays
-        # Per model: its scorers' names, their accumulators, and each job outcome's values in their order.
-        self.by_model: dict[str, tuple[list[str], ScoreAccumulators, OutcomeCache[_Values]]] = {}
+        self.by_model: dict[str, _Model] = {}
 
     def add_many(self, jobs: Sequence[_Job]) -> None:
         """A batch of jobs, each added to its model's accumulators."""
-        split: dict[str, tuple[list[str], list[_Values], OutcomeCache[_Values]]] = {}
+        split: dict[str, tuple[_Model, list[str], list[_Values]]] = {}  # per model: its row ids, values
         for model, row_id, _, scores in jobs:
             batch = split.get(model)
             if batch is None:
-                batch = split[model] = ([], [], self._model(model)[2])
-            batch[0].append(row_id)
-            batch[1].append(batch[2][scores])
-        for model, (row_ids, values, _) in split.items():
-            self.by_model[model][1].add_many(self.rows.numbers(row_ids), values)
+                batch = split[model] = (self._model(model), [], [])
+            batch[1].append(row_id)
+            batch[2].append(batch[0].values[scores])
+        for found, row_ids, values in split.values():
+            found.accumulators.add_many(self.rows.numbers(row_ids), values)
 
-    def _model(self, model: str) -> tuple[list[str], ScoreAccumulators, OutcomeCache[_Values]]:
+    def _model(self, model: str) -> _Model:
         found = self.by_model.get(model)
         if found is None:
             names, accumulators = self.board.start(model, self.rows)
-            found = self.by_model[model] = (names, accumulators, OutcomeCache(_values_in(names)))
+            found = self.by_model[model] = _Model(names, accumulators, OutcomeCache(_values_in(names)))
         return found
 
     def aggregates(self) -> Aggregates:

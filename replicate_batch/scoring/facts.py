@@ -8,7 +8,7 @@ from typing import Any, NamedTuple, Protocol
 
 from .fields import MISSING, as_text, json_of, read_path
 from .score import Score, unscored
-from .template import RowField, Template, render
+from .template import Template, render
 
 
 class JobFacts(NamedTuple):
@@ -58,28 +58,21 @@ Filler = Callable[[JobFacts], str | Score]
 
 def filler(template: Template) -> Filler:
     """How a scorer fills its template for each job, chosen once: literal text is itself, and text
-    around one row field (`{_expected}`, `Answer: {label}.`) is joined without `render`'s walk over
-    the parts; any other template is `fill`ed."""
-    parts = template.parts
-    fields = [part for part in parts if not isinstance(part, str)]
-    if not fields:
-        text = "".join(part for part in parts if isinstance(part, str))
+    around one row field is joined without `render`'s walk over the parts; any other template is
+    `fill`ed."""
+    text = template.literal()
+    if text is not None:
         return lambda facts: text
-    field = fields[0]
-    if len(fields) > 1 or not isinstance(field, RowField):
+    around = template.around_row_field()
+    if around is None:
         return lambda facts: fill(template, facts)
-    at = parts.index(field)
-    before = "".join(part for part in parts[:at] if isinstance(part, str))
-    after = "".join(part for part in parts[at + 1 :] if isinstance(part, str))
-    name = field.name
+    before, name, after = around
 
     def fill_field(facts: JobFacts) -> str | Score:
         value = facts.row.get(name, MISSING)
-        if type(value) is not str:
-            if value is MISSING:
-                return fill(template, facts)  # unscored, as `render` says it
-            value = as_text(value)
-        return before + value + after
+        if value is MISSING:
+            return fill(template, facts)  # unscored, as `render` says it
+        return before + (value if type(value) is str else as_text(value)) + after
 
     return fill_field
 

@@ -49,6 +49,25 @@ class Template:
         names = (part.name for part in self.parts if isinstance(part, RowField))
         return tuple(dict.fromkeys(names))
 
+    def literal(self) -> str | None:
+        """The template's text when it names no value (then it is its own rendering), else None."""
+        if any(not isinstance(part, str) for part in self.parts):
+            return None
+        return "".join(part for part in self.parts if isinstance(part, str))
+
+    def around_row_field(self) -> tuple[str, str, str] | None:
+        """(text before, field name, text after) when the template is text around one row field
+        (`{_expected}`, `Answer: {label}.`), else None."""
+        values = [(at, part) for at, part in enumerate(self.parts) if not isinstance(part, str)]
+        if len(values) != 1:
+            return None
+        at, field = values[0]
+        if not isinstance(field, RowField):
+            return None
+        before = "".join(part for part in self.parts[:at] if isinstance(part, str))
+        after = "".join(part for part in self.parts[at + 1 :] if isinstance(part, str))
+        return before, field.name, after
+
 
 def parse_template(text: str) -> Template:
     """Parse `{name}`, `{output}`, `{output.a.b}`, `{{` and `}}`; raises TemplateError."""

@@ -65,12 +65,8 @@ class RowIndex:
     def __init__(self) -> None:
         self._numbers: dict[Hashable, int] = {}
 
-    def number(self, key: Hashable) -> int:
-        """The row's number: 0 for the first key seen, then 1, 2, ..."""
-        return self.numbers((key,))[0]
-
     def numbers(self, keys: Iterable[Hashable]) -> list[int]:
-        """`number` of each key, in order (a loop here, not a call per job)."""
+        """Each key's row number, in order: 0 for the first key ever seen, then 1, 2, ..."""
         numbers = self._numbers
         found = []
         for key in keys:
