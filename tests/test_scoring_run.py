@@ -162,6 +162,45 @@ def test_a_python_scorer_that_raises_leaves_its_job_unscored_and_is_loaded_once(
     assert scores.mean == pytest.approx(0.5 * 7 / 8)  # the unscored job counts 0
 
 
+def test_the_summary_says_how_many_succeeded_jobs_went_unscored_and_why(
+    emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "scorers.py").write_text(
+        "def picky(output):\n"
+        "    if 'boom' in output:\n"
+        "        raise RuntimeError('cannot score ' + output)\n"
+        "    return 1\n",
+        encoding="utf-8",
+    )
+    spec = {
+        "concurrency": 1,  # results in input order: the first unscored job is `boom 1`
+        "models": ["acme/echo"],
+        "inputs": [
+            {"id": "a", "prompt": "fine"},
+            {"id": "b", "prompt": "boom 1"},
+            {"id": "c", "prompt": "boom 2"},
+            {"id": "d", "prompt": "fine", "fail": True},  # failed: unscored too, but said as failed
+        ],
+        "scorers": [{"name": "picky", "python": "scorers.py:picky"}, {"name": "starts", "regex": "^[bf]"}],
+    }
+    out = tmp_path / "runs"
+    assert main([str(write(tmp_path, spec)), "--output-dir", str(out)]) == 1
+    shown = capsys.readouterr().out
+    unscored = [
+        "unscored, each counting 0 in its model's mean:",
+        "  echo / picky: 2 of 3 succeeded jobs; first note: RuntimeError: cannot score boom 1",
+    ]
+    lines = shown.splitlines()
+    start = lines.index(unscored[0])
+    assert lines[start : start + 2] == unscored  # `starts` scored every succeeded job: no line for it
+    assert lines[start + 2].startswith("run folder: ")
+    manifest = manifest_of(only_run(out))["scores"]["echo"]
+    assert (manifest["picky"]["n"], manifest["picky"]["scored"]) == (4, 1)
+
+    assert main(["rescore", str(only_run(out))]) == 1  # rescore's summary says the same
+    assert unscored[1] in capsys.readouterr().out.splitlines()
+
+
 def test_wilson_interval_for_two_of_five_in_the_manifest_summary_and_report(
     emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
