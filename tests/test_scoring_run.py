@@ -277,7 +277,7 @@ def test_exit_3_names_the_threshold_not_met_and_failures_take_precedence(
     path = write(tmp_path, spec)
     assert main([str(path), "--output-dir", str(tmp_path / "a"), "--quiet"]) == 3
     err = capsys.readouterr().err
-    assert "threshold not met: echo / label: mean 0.40 [0.12, 0.77] < 0.80" in err
+    assert "threshold not met: echo / label: mean 0.40 [0.12, 0.77] < 0.80\n" in err  # all 5 scored
     assert "regex" not in err  # a scorer without a threshold is no gate
 
     spec["scorers"][0]["threshold"] = 0.4  # met exactly
@@ -287,7 +287,8 @@ def test_exit_3_names_the_threshold_not_met_and_failures_take_precedence(
     spec["scorers"][0]["threshold"] = 0.8
     spec["inputs"] = [*inputs, {"id": "bad", "prompt": "p", "fail": True, "_expected": "p"}]
     assert main([str(write(tmp_path, spec)), "--output-dir", str(tmp_path / "c"), "--quiet"]) == 1
-    assert "threshold not met: echo / label: mean 0.33" in capsys.readouterr().err  # said, not the status
+    err = capsys.readouterr().err  # said, not the status; the failed job is not scored
+    assert "threshold not met: echo / label: mean 0.33 [0.10, 0.70] < 0.80 (5 of 6 jobs scored)" in err
 
 
 def test_resume_force_with_changed_scorers_scores_the_kept_jobs_again(emu: Emulator, tmp_path: Path) -> None:

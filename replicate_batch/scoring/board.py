@@ -196,6 +196,7 @@ def gate_failures(aggregates: Aggregates) -> list[str]:
     """One message per (model, scorer) whose mean is below its threshold."""
     return [
         f"threshold not met: {model} / {name}: mean {a.text} < {threshold_text(a.threshold)}"
+        + scored_text(a.scored, a.n)
         for model, scorers in aggregates.items()
         for name, a in scorers.items()
         if a.passed is False and a.threshold is not None
@@ -205,3 +206,8 @@ def gate_failures(aggregates: Aggregates) -> list[str]:
 def threshold_text(threshold: float) -> str:
     """A threshold with two decimals, or more where it has them (`0.80`, `0.875`)."""
     return f"{threshold:.2f}" if round(threshold, 2) == threshold else f"{threshold:g}"
+
+
+def scored_text(scored: int, jobs: int) -> str:
+    """` (2 of 3 jobs scored)` where some job has no score (failed, or unscored: 0 in the mean), else ``."""
+    return f" ({scored} of {jobs} jobs scored)" if scored < jobs else ""
