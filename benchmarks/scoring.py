@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/scoring.py                 # 100k jobs, 3 rounds a side, 3 rescores
     .venv/bin/python benchmarks/scoring.py --jobs 10000 --rounds 1 --rescores 1   # a quick look
+    .venv/bin/python benchmarks/scoring.py --jobs 10000 --latency-ms 20 --rescores 0  # a model taking time
 
 The backend is the in-process double of `tests/doubles.py` (every create answers `echo: <prompt>`
 at once), so the run is all runner: job expansion, the worker pool, scoring, journal, results.csv,
