@@ -291,7 +291,9 @@ def test_exit_3_names_the_threshold_not_met_and_failures_take_precedence(
     assert "threshold not met: echo / label: mean 0.33 [0.10, 0.70] < 0.80 (5 of 6 jobs scored)" in err
 
 
-def test_resume_force_with_changed_scorers_scores_the_kept_jobs_again(emu: Emulator, tmp_path: Path) -> None:
+def test_resume_force_with_changed_scorers_scores_the_kept_jobs_again(
+    emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     inputs = [{"id": str(i), "prompt": f"p{i}", "_expected": "p0"} for i in range(4)]
     spec: dict[str, Any] = {
         "models": ["acme/echo"],
@@ -309,8 +311,14 @@ def test_resume_force_with_changed_scorers_scores_the_kept_jobs_again(emu: Emula
     ]
     path = write(tmp_path, spec)
     assert main([str(path), "--resume", str(run_dir), "--quiet"]) == 2  # the spec changed: refused
-    assert main([str(path), "--resume", str(run_dir), "--force", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main([str(path), "--resume", str(run_dir), "--force"]) == 0
     assert emu.count("create") == 4  # the kept jobs were not run again
+    # The summary's table counts the whole run, as its scores do: the 2 kept jobs and the 2 run now.
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:4] == ["model", "jobs", "succeeded", "failed"]
+    assert table[1].split()[:4] == ["echo", "4", "4", "0"]
+    assert table[1].endswith("0.50 [0.15, 0.85]  1.00 [0.51, 1.00]")  # new, later: Wilson's for 2/4, 4/4
 
     header, rows = rows_of(run_dir)
     assert "score.old" not in header
