@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/scoring.py                 # 100k jobs, 3 rounds a side, 3 rescores
     .venv/bin/python benchmarks/scoring.py --jobs 10000 --rounds 1 --rescores 1   # a quick look
+    .venv/bin/python benchmarks/scoring.py --jobs 10000 --latency-ms 20 --rescores 0  # a model taking time
 
 The backend is the in-process double of `tests/doubles.py` (every create answers `echo: <prompt>`
 at once), so the run is all runner: job expansion, the worker pool, scoring, journal, results.csv,
@@ -90,7 +91,7 @@ def run_side(config: dict[str, Any]) -> None:
         output_dir=config["out_dir"],
         quiet=True,
         stderr=io.StringIO(),
-        backends=instant_backends(),
+        backends=instant_backends(latency_s=config.get("latency_ms", 0) / 1000),
     )
     wall_s = time.perf_counter() - started
     emit(child_figures(wall_s=wall_s, exit=summary.exit_code, run_dir=str(summary.run_dir)))
@@ -135,6 +136,13 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--jobs", type=int, default=100_000, help="rows, one job each")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="the spec's concurrency")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="hold each create this long (default 0: the run is all runner); with a model that takes "
+        "time, as every real one does, the runner's CPU works while predictions wait",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="runs per side (plain and scored alternate)")
     parser.add_argument("--rescores", type=int, default=3, help="rescores of the last scored run")
     parser.add_argument(
@@ -164,6 +172,7 @@ def main() -> None:
         scorers_file.write_text(SCORERS_PY, encoding="utf-8")
         base = {"rows_file": str(rows_file), "scorers_file": str(scorers_file)}
         base["concurrency"] = args.concurrency
+        base["latency_ms"] = args.latency_ms
         lines: list[list[Any]] = []
         figures: dict[str, list[dict[str, Any]]] = {"plain": [], "scored": [], "rescore": []}
         floor = run_child(__file__, "floor", {})

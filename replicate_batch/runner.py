@@ -186,6 +186,7 @@ class _Run:
             models=self.prepared.model_names,
             judging=(lambda: judging.tally.progress) if judging is not None else None,
         )
+        progress.keep(self.kept.values())
         execution = self.wire(folder)
         if judging is not None:  # from now on, judge predictions go through the run's executor
             judging.execution, judging.predicting = execution, True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,12 +36,16 @@ class InstantBackend(Backend):
     """Answers every create with a finished prediction at once: `echo: <prompt>`.
 
     A prompt containing `fail` gets a failed prediction instead. Counts creates and the most
-    creates that were ever running at the same time.
+    creates that were ever running at the same time. `latency_s` holds each create that long first
+    (benchmarks only: a model that takes time, as every real one does; tests keep it 0).
     """
 
-    def __init__(self, ref: str = "double/instant", schema: Mapping[str, Any] = PROMPT_SCHEMA) -> None:
+    def __init__(
+        self, ref: str = "double/instant", schema: Mapping[str, Any] = PROMPT_SCHEMA, latency_s: float = 0.0
+    ) -> None:
         self.model_ref = ref
         self.schema = schema
+        self.latency_s = latency_s
         self.creates = 0
         self.most_at_once = 0
         self.stopped = False
@@ -65,6 +70,8 @@ class InstantBackend(Backend):
             prediction_id = f"p{next(self._ids)}"
         try:
             on_created(prediction_id)
+            if self.latency_s:
+                time.sleep(self.latency_s)
             prompt = str(model_input.get("prompt", ""))
             now = utc_now_iso()
             failed = "fail" in prompt
@@ -90,12 +97,13 @@ class InstantBackend(Backend):
 
 
 def instant_backends(
-    made: list[InstantBackend] | None = None,
+    made: list[InstantBackend] | None = None, latency_s: float = 0.0
 ) -> Callable[..., list[Backend]]:
-    """A `run_batch(backends=...)` factory: one InstantBackend per model, appended to `made`."""
+    """A `run_batch(backends=...)` factory: one InstantBackend per model (each create held
+    `latency_s`), appended to `made`."""
 
     def factory(loaded: LoadedSpec, *, concurrency: int, clock: Clock) -> list[Backend]:
-        backends = [InstantBackend(model.spec_ref()) for model in loaded.spec.models]
+        backends = [InstantBackend(model.spec_ref(), latency_s=latency_s) for model in loaded.spec.models]
         if made is not None:
             made.extend(backends)
         return list(backends)

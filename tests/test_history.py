@@ -115,6 +115,19 @@ def test_each_run_shows_its_means_and_the_significant_changes(
     assert "other" not in out.split("history page:")[0]
 
 
+def test_a_run_with_jobs_that_have_no_score_says_how_many_were_scored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = nightly(2, name="partial", rows=4)
+    spec["inputs"][3]["prompt"] = "fail"  # failed: no score, 0 in the mean
+    run_scored(spec, tmp_path, tmp_path / "runs")
+    _, out, _ = history(capsys, tmp_path / "runs")
+    rows = block(out, "hit: mean [95% interval]")
+    assert rows[1][1:] == ["0.50 [0.15, 0.85] (3 of 4 jobs scored)"] * 2  # Wilson's for 2 of 4
+    page = (tmp_path / "runs" / "history.html").read_text(encoding="utf-8")
+    assert "0.50 [0.15, 0.85]<span class='muted'> (3 of 4 jobs scored)</span>" in page
+
+
 def test_the_marks_are_what_compare_says_of_each_step(root: Path) -> None:
     runs = load_history(root, "nightly")[0].runs
     for before, after in itertools.pairwise(runs):

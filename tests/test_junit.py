@@ -83,7 +83,7 @@ def test_a_run_and_rescore_write_their_gates_and_failed_jobs(
     document = target.read_text(encoding="utf-8")
     assert problems(document) == []
     expected = [
-        ("echo", "has_a", "failure", "threshold not met: mean 0.50 [0.09, 0.91] < 0.90"),  # the failed job: 0
+        ("echo", "has_a", "failure", "threshold not met: mean 0.50 [0.09, 0.91] < 0.90 (1 of 2 jobs scored)"),
         ("echo", r"echo · bad\x1b]0;pwned\x07\x1b[2J\x00", "failure", "failed: asked to fail"),
     ]
     assert cases(document) == expected
@@ -95,7 +95,8 @@ def test_a_run_and_rescore_write_their_gates_and_failed_jobs(
     assert main(["rescore", str(run_dir), "--spec", str(lenient), "--junit", str(again)]) == 1
     rescored = again.read_text(encoding="utf-8")
     assert problems(rescored) == []
-    assert cases(rescored) == [("echo", "has_a", "passed", "mean 0.50 [0.09, 0.91] >= 0.50"), expected[1]]
+    gate = ("echo", "has_a", "passed", "mean 0.50 [0.09, 0.91] >= 0.50 (1 of 2 jobs scored)")
+    assert cases(rescored) == [gate, expected[1]]
 
 
 def test_a_junit_file_that_cannot_be_written_stops_the_run_before_it_starts(
@@ -146,9 +147,11 @@ def test_compare_writes_regressions_skips_and_new_failures(
     document = target.read_text(encoding="utf-8")
     assert problems(document) == []
     found = cases(document)
-    # 9 of 10 flip to worse (the failed one counts 0): McNemar p = 2/2^9, doubled by Holm
+    # 9 of 10 flip to worse (the failed one counts 0): McNemar p = 2/2^9, doubled by Holm. Newcombe's
+    # interval, from Wilson's for 10/10 ([0.7225, 1]) and 1/10 ([0.0179, 0.4042]), phi 0:
+    # -0.9 - (0.1 - 0.0179) and -0.9 + sqrt((1 - 0.7225)^2 + (0.4042 - 0.1)^2)
     regression = (
-        "significantly lower: mean 1.00 -> 0.10, diff -0.90 [-1.00, -0.70], p 0.004, Holm-adjusted 0.008"
+        "significantly lower: mean 1.00 -> 0.10, diff -0.90 [-0.98, -0.49], p 0.004, Holm-adjusted 0.008"
     )
     assert [(c, n, k) for c, n, k, _ in found] == [
         ("m", "hit", "failure"),

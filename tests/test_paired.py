@@ -18,6 +18,7 @@ from replicate_batch.scoring.statistics.paired import (
     bootstrap_interval,
     holm_adjust,
     mcnemar_p,
+    newcombe_interval,
     paired_test,
     sign_flip_p,
 )
@@ -257,6 +258,42 @@ def test_holm_refuses_what_is_not_a_p_value() -> None:
         holm_adjust([0.1, 1.5])
 
 
+# -- Newcombe's interval for 0/1 scores -----------------------------------------------------------
+
+
+def paired_table(both: int, only_a: int, only_b: int, neither: int) -> tuple[list[int], list[int]]:
+    """Runs A and B's scores on jobs counted as a paired 2x2 table."""
+    a = [1] * both + [1] * only_a + [0] * only_b + [0] * neither
+    b = [1] * both + [0] * only_a + [1] * only_b + [0] * neither
+    return a, b
+
+
+def test_newcombe_interval_against_a_published_value() -> None:
+    # Fagerland, Lydersen & Laake, "Statistical Analysis of Contingency Tables" (2017), chapter 8:
+    # complete response before and after consolidation therapy (Cavo et al., 2012), 161 patients:
+    # 59 both, 6 after only, 16 before only, 80 neither; Newcombe's square-and-add interval of
+    # after - before: -0.0621 (95% CI -0.1186 to -0.0046).
+    a, b = paired_table(59, 16, 6, 80)
+    low, high = newcombe_interval(a, b)
+    assert (round(low, 4), round(high, 4)) == (-0.1186, -0.0046)
+    assert newcombe_interval(b, a) == pytest.approx((-high, -low))  # B - A is -(A - B)
+
+
+def test_newcombe_interval_does_not_collapse_where_the_bootstrap_does() -> None:
+    # Three jobs, each 0 in A and 1 in B: every resample of the pairs has mean difference 1.
+    a, b = [0, 0, 0], [1, 1, 1]
+    assert bootstrap_interval([y - x for x, y in zip(a, b)]) == (1.0, 1.0)
+    low, high = newcombe_interval(a, b)
+    # Wilson's intervals are [0, 0.5615] for 0 of 3 and [0.4385, 1] for 3 of 3; phi is 0 (a margin is
+    # empty), so the lower end is 1 - sqrt(0.5615^2 + 0.5615^2).
+    assert low == pytest.approx(1 - math.sqrt(2) * (1 - 0.43850297), abs=1e-6)
+    assert high == 1.0
+    low, high = newcombe_interval([1, 0, 1], [1, 0, 1])  # no change: an interval around 0, both ways
+    assert low == pytest.approx(-high) and 0 < high < 1
+    with pytest.raises(ValueError, match="differ in length"):
+        newcombe_interval([1], [1, 0])
+
+
 # -- choosing the test ---------------------------------------------------------------------------
 
 
@@ -270,7 +307,7 @@ def test_zero_one_scores_get_exact_mcnemar() -> None:
     assert result.p_value == 0.021484375
     assert (result.n, result.mean_a, result.mean_b) == (20, 0.35, 0.75)
     assert result.diff == pytest.approx(0.4)
-    assert 0 < result.ci_low < 0.4 < result.ci_high <= 1
+    assert (result.ci_low, result.ci_high) == newcombe_interval(a, b)  # not the bootstrap's
     assert paired_test([True, False], [1.0, 0.0]).test == "mcnemar"
 
 

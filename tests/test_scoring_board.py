@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from replicate_batch.reports.stats import ModelStats
 from replicate_batch.runfolder.results import ScoreCell
 from replicate_batch.scoring.board import Aggregates, ScoreBoard
 from replicate_batch.scoring.statistics import Aggregate, RowIndex, ScoreAccumulators
+from replicate_batch.scoring.summary import unscored_lines
 
 from .scoring_helpers import build
 
@@ -66,3 +68,34 @@ def test_jobs_fed_one_at_a_time_aggregate_as_accumulators_fed_each_job_do() -> N
         assert aggregated(aggregates) == expected([job for job in jobs if job[2]["lang"] == lang])
     board.reset()
     assert board.aggregates() == {}
+
+
+def test_the_board_keeps_each_scorers_first_unscored_note_and_the_summary_shows_it_on_one_line() -> None:
+    scorers = [build({"name": "exact", "equals": "x"}), build({"name": "graded", "contains": "y"})]
+    board = ScoreBoard(scorers, models=["caption"], repeat=1)
+    reply = "I cannot tell.\nThe answer might be A, or B, " + "or something else " * 20
+    jobs: list[tuple[ScoreCell, ...]] = [
+        (("exact", 1.0, ""), ("graded", 1.0, "")),
+        (),  # failed: no scores, and no note to keep
+        (("exact", None, "no field `label` in the output"), ("graded", None, reply)),
+        (("exact", None, "a later note"), ("graded", 0.0, "")),
+    ]
+    for number, scores in enumerate(jobs):
+        board.add_scores("caption", str(number), {}, scores)
+    notes = board.unscored_notes()
+    assert notes == {"caption": {"exact": "no field `label` in the output", "graded": reply}}
+
+    stats = [ModelStats(model, 4, 3, 1, 0, None, None, 0.0) for model in ("caption", "total")]
+    lines = unscored_lines(stats, board.aggregates(), notes)
+    assert lines[:2] == [
+        "unscored, each counting 0 in its model's mean:",
+        "  caption / exact: 2 of 3 succeeded jobs; first note: no field `label` in the output",
+    ]
+    graded = lines[2]
+    assert graded.startswith("  caption / graded: 1 of 3 succeeded jobs; first note: I cannot tell. The")
+    assert graded.endswith("…") and "\n" not in graded and len(graded.split("first note: ")[1]) == 160
+    assert unscored_lines(stats, board.aggregates(), {}) == [
+        lines[0],
+        "  caption / exact: 2 of 3 succeeded jobs",
+        "  caption / graded: 1 of 3 succeeded jobs",
+    ]

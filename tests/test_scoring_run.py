@@ -162,6 +162,45 @@ def test_a_python_scorer_that_raises_leaves_its_job_unscored_and_is_loaded_once(
     assert scores.mean == pytest.approx(0.5 * 7 / 8)  # the unscored job counts 0
 
 
+def test_the_summary_says_how_many_succeeded_jobs_went_unscored_and_why(
+    emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "scorers.py").write_text(
+        "def picky(output):\n"
+        "    if 'boom' in output:\n"
+        "        raise RuntimeError('cannot score ' + output)\n"
+        "    return 1\n",
+        encoding="utf-8",
+    )
+    spec = {
+        "concurrency": 1,  # results in input order: the first unscored job is `boom 1`
+        "models": ["acme/echo"],
+        "inputs": [
+            {"id": "a", "prompt": "fine"},
+            {"id": "b", "prompt": "boom 1"},
+            {"id": "c", "prompt": "boom 2"},
+            {"id": "d", "prompt": "fine", "fail": True},  # failed: unscored too, but said as failed
+        ],
+        "scorers": [{"name": "picky", "python": "scorers.py:picky"}, {"name": "starts", "regex": "^[bf]"}],
+    }
+    out = tmp_path / "runs"
+    assert main([str(write(tmp_path, spec)), "--output-dir", str(out)]) == 1
+    shown = capsys.readouterr().out
+    unscored = [
+        "unscored, each counting 0 in its model's mean:",
+        "  echo / picky: 2 of 3 succeeded jobs; first note: RuntimeError: cannot score boom 1",
+    ]
+    lines = shown.splitlines()
+    start = lines.index(unscored[0])
+    assert lines[start : start + 2] == unscored  # `starts` scored every succeeded job: no line for it
+    assert lines[start + 2].startswith("run folder: ")
+    manifest = manifest_of(only_run(out))["scores"]["echo"]
+    assert (manifest["picky"]["n"], manifest["picky"]["scored"]) == (4, 1)
+
+    assert main(["rescore", str(only_run(out))]) == 1  # rescore's summary says the same
+    assert unscored[1] in capsys.readouterr().out.splitlines()
+
+
 def test_wilson_interval_for_two_of_five_in_the_manifest_summary_and_report(
     emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -238,7 +277,7 @@ def test_exit_3_names_the_threshold_not_met_and_failures_take_precedence(
     path = write(tmp_path, spec)
     assert main([str(path), "--output-dir", str(tmp_path / "a"), "--quiet"]) == 3
     err = capsys.readouterr().err
-    assert "threshold not met: echo / label: mean 0.40 [0.12, 0.77] < 0.80" in err
+    assert "threshold not met: echo / label: mean 0.40 [0.12, 0.77] < 0.80\n" in err  # all 5 scored
     assert "regex" not in err  # a scorer without a threshold is no gate
 
     spec["scorers"][0]["threshold"] = 0.4  # met exactly
@@ -248,10 +287,13 @@ def test_exit_3_names_the_threshold_not_met_and_failures_take_precedence(
     spec["scorers"][0]["threshold"] = 0.8
     spec["inputs"] = [*inputs, {"id": "bad", "prompt": "p", "fail": True, "_expected": "p"}]
     assert main([str(write(tmp_path, spec)), "--output-dir", str(tmp_path / "c"), "--quiet"]) == 1
-    assert "threshold not met: echo / label: mean 0.33" in capsys.readouterr().err  # said, not the status
+    err = capsys.readouterr().err  # said, not the status; the failed job is not scored
+    assert "threshold not met: echo / label: mean 0.33 [0.10, 0.70] < 0.80 (5 of 6 jobs scored)" in err
 
 
-def test_resume_force_with_changed_scorers_scores_the_kept_jobs_again(emu: Emulator, tmp_path: Path) -> None:
+def test_resume_force_with_changed_scorers_scores_the_kept_jobs_again(
+    emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     inputs = [{"id": str(i), "prompt": f"p{i}", "_expected": "p0"} for i in range(4)]
     spec: dict[str, Any] = {
         "models": ["acme/echo"],
@@ -269,8 +311,14 @@ def test_resume_force_with_changed_scorers_scores_the_kept_jobs_again(emu: Emula
     ]
     path = write(tmp_path, spec)
     assert main([str(path), "--resume", str(run_dir), "--quiet"]) == 2  # the spec changed: refused
-    assert main([str(path), "--resume", str(run_dir), "--force", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main([str(path), "--resume", str(run_dir), "--force"]) == 0
     assert emu.count("create") == 4  # the kept jobs were not run again
+    # The summary's table counts the whole run, as its scores do: the 2 kept jobs and the 2 run now.
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:4] == ["model", "jobs", "succeeded", "failed"]
+    assert table[1].split()[:4] == ["echo", "4", "4", "0"]
+    assert table[1].endswith("0.50 [0.15, 0.85]  1.00 [0.51, 1.00]")  # new, later: Wilson's for 2/4, 4/4
 
     header, rows = rows_of(run_dir)
     assert "score.old" not in header

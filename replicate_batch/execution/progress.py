@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from tqdm import tqdm
@@ -45,9 +45,18 @@ class Progress:
         if not quiet and self.stream.isatty():
             self._bar = tqdm(total=total, file=self.stream, unit="pred", dynamic_ncols=True)
 
+    def _tally(self, result: JobResult) -> None:
+        self.tally.count(result.model, result.status, result.wall_time, result.predict_time, result.metrics)
+
+    def keep(self, results: Iterable[JobResult]) -> None:
+        """Results kept from before (`--resume`): counted in the summary's table, which describes the
+        whole run as its scores do, but not as done now (the count and the rate are this session's)."""
+        for result in results:
+            self._tally(result)
+
     def add(self, result: JobResult, in_flight: int) -> None:
         """Count a finished job and refresh the display."""
-        self.tally.count(result.model, result.status, result.wall_time, result.predict_time, result.metrics)
+        self._tally(result)
         self.done += 1
         self.failed += result.status != "succeeded"
         judging = ""

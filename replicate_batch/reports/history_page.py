@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from ..scoring.board import scored_text
 from .history import HISTORY_NAME, HistoryRun, SpecHistory
 from .history_text import runs_rows, started_text
 from .run_scores import Group
@@ -40,7 +41,9 @@ def _cell(run: HistoryRun, model: str, scorer: str, group: Group | None = None) 
         return "<td class='muted'>–</td>"
     verdict = run.changes.get((model, scorer), "") if group is None else ""
     mark = f" <span class='mark'>{MARKS[verdict]}</span>" if verdict else ""
-    return f"<td class='{verdict}'>{escape(summary.text)}{mark}</td>"
+    scored = scored_text(summary.scored, summary.n)
+    unscored = f"<span class='muted'>{escape(scored)}</span>" if scored else ""
+    return f"<td class='{verdict}'>{escape(summary.text)}{unscored}{mark}</td>"
 
 
 def _run_cell(run: HistoryRun) -> str:

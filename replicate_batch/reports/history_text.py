@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..scoring.board import scored_text
 from .history import HistoryRun, SpecHistory
 from .run_scores import Group
 from .score_text import aligned
@@ -13,12 +14,13 @@ def started_text(run: HistoryRun) -> str:
 
 
 def score_cell(run: HistoryRun, model: str, scorer: str, group: Group | None = None) -> str:
-    """`0.75 [0.60, 0.86]`, then `worse`/`better` on an overall score that changed significantly."""
+    """`0.75 [0.60, 0.86]`, then `(2 of 3 jobs scored)` where some job has no score (it counts 0), then
+    `worse`/`better` on an overall score that changed significantly."""
     summary = run.summary(model, scorer, group)
     if summary is None:
         return "–"
     verdict = run.changes.get((model, scorer), "") if group is None else ""
-    return f"{summary.text} {verdict}".rstrip()
+    return f"{summary.text}{scored_text(summary.scored, summary.n)} {verdict}".rstrip()
 
 
 def runs_rows(history: SpecHistory) -> list[list[str]]:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..scoring.board import threshold_text
+from ..scoring.board import scored_text, threshold_text
 from .compare import Comparison
 from .records import FAILED_STATUSES, load_run, read_results
 from .run_scores import ScoreSummary, manifest_scores
@@ -87,9 +87,11 @@ def junit_xml(suite: str, cases: Sequence[JUnitCase], timestamp: str = "") -> st
 
 def gate_case(model: str, scorer: str, summary: ScoreSummary) -> JUnitCase:
     """A scorer's gate for one model: failed when its mean is below the threshold."""
+    scored = scored_text(summary.scored, summary.n)
     if summary.threshold is None:
-        return JUnitCase(model, scorer, output=f"mean {summary.text} (no threshold)")
+        return JUnitCase(model, scorer, output=f"mean {summary.text} (no threshold){scored}")
     comparison = f"mean {summary.text} {'>=' if summary.passed else '<'} {threshold_text(summary.threshold)}"
+    comparison += scored
     if summary.passed:
         return JUnitCase(model, scorer, output=comparison)
     return JUnitCase(model, scorer, failure=f"threshold not met: {comparison}", failure_type="threshold")

@@ -92,8 +92,9 @@ def score_sections(changes: ScoreChanges, run_a: RunRecords, run_b: RunRecords, 
     family = sum(p.result is not None for p in changes.pairs)
     parts = [
         "<section class='scores'><h2>Scores</h2><p class='muted'>Over the jobs both runs have, an unscored "
-        "job counting 0; diff is B − A with its 95% bootstrap interval; two-sided paired test (exact "
-        f"McNemar for 0/1 scores, else sign-flip permutation), p adjusted by Holm over {family} "
+        "job counting 0; diff is B − A with its 95% interval; two-sided paired test (exact McNemar "
+        "and Newcombe's interval for 0/1 scores, else sign-flip permutation and a bootstrap interval), "
+        f"p adjusted by Holm over {family} "
         "comparisons; <b>worse</b>/<b>better</b>: adjusted p &lt; 0.05.</p>",
         _table(SCORE_HEADER, [(p, pair_cells(p)) for p in changes.pairs], "scores"),
         "</section>",

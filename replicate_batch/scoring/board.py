@@ -24,11 +24,18 @@ GroupAggregates = dict[str, dict[str, Aggregates]]
 _Values = tuple[float | None, ...]  # a job's value under each scorer of its model, None where unscored
 
 
-def _values_in(names: Sequence[str]) -> Callable[[tuple[ScoreCell, ...]], _Values]:
-    """A job's values in the order of `names` (a job that did not succeed has no scores: all None)."""
+def _values_in(names: Sequence[str], unscored: dict[str, str]) -> Callable[[tuple[ScoreCell, ...]], _Values]:
+    """A job's values in the order of `names` (a job that did not succeed has no scores: all None).
+
+    Made once per outcome (`OutcomeCache`), in the order jobs come: it also keeps in `unscored`, per
+    scorer, the note of the first succeeded job left without a score (why it was not scored).
+    """
 
     def values(scores: tuple[ScoreCell, ...]) -> _Values:
         given = {name: value for name, value, _ in scores}
+        for name, value, note in scores:
+            if value is None and name not in unscored:
+                unscored[name] = note
         return tuple(given.get(name) for name in names)
 
     return values
@@ -53,6 +60,7 @@ class _Accumulators:
         self.board = board
         self.rows = RowIndex()  # shared by this set's accumulators: each keeps only arrays
         self.by_model: dict[str, _Model] = {}
+        self.unscored: dict[str, dict[str, str]] = {}  # model -> scorer -> first unscored note
 
     def add_many(self, jobs: Sequence[_Job]) -> None:
         """A batch of jobs, each added to its model's accumulators."""
@@ -70,7 +78,8 @@ class _Accumulators:
         found = self.by_model.get(model)
         if found is None:
             names, accumulators = self.board.start(model, self.rows)
-            found = self.by_model[model] = _Model(names, accumulators, OutcomeCache(_values_in(names)))
+            values = OutcomeCache(_values_in(names, self.unscored.setdefault(model, {})))
+            found = self.by_model[model] = _Model(names, accumulators, values)
         return found
 
     def aggregates(self) -> Aggregates:
@@ -153,6 +162,11 @@ class ScoreBoard:
         self._flush()
         return self._all.aggregates()
 
+    def unscored_notes(self) -> dict[str, dict[str, str]]:
+        """Per model and scorer with a succeeded job left unscored: the first such job's note (why)."""
+        self._flush()
+        return {model: dict(notes) for model, notes in self._all.unscored.items() if notes}
+
     def group_aggregates(self) -> GroupAggregates:
         """Per `group_by` field and value (in the order values came): the aggregates of its jobs."""
         self._flush()
@@ -182,6 +196,7 @@ def gate_failures(aggregates: Aggregates) -> list[str]:
     """One message per (model, scorer) whose mean is below its threshold."""
     return [
         f"threshold not met: {model} / {name}: mean {a.text} < {threshold_text(a.threshold)}"
+        + scored_text(a.scored, a.n)
         for model, scorers in aggregates.items()
         for name, a in scorers.items()
         if a.passed is False and a.threshold is not None
@@ -191,3 +206,8 @@ def gate_failures(aggregates: Aggregates) -> list[str]:
 def threshold_text(threshold: float) -> str:
     """A threshold with two decimals, or more where it has them (`0.80`, `0.875`)."""
     return f"{threshold:.2f}" if round(threshold, 2) == threshold else f"{threshold:g}"
+
+
+def scored_text(scored: int, jobs: int) -> str:
+    """` (2 of 3 jobs scored)` where some job has no score (failed, or unscored: 0 in the mean), else ``."""
+    return f" ({scored} of {jobs} jobs scored)" if scored < jobs else ""

@@ -29,6 +29,7 @@ class ScoringOutcome:
     scores: Aggregates = field(default_factory=dict)
     scores_by: GroupAggregates = field(default_factory=dict)
     gate_failures: Sequence[str] = ()
+    unscored: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # the board's `unscored_notes`
 
 
 class RunScoring:
@@ -64,7 +65,9 @@ class RunScoring:
     def outcome(self) -> ScoringOutcome:
         """The aggregates so far and the gates they fail."""
         scores = self.board.aggregates()
-        return ScoringOutcome(scores, self.board.group_aggregates(), gate_failures(scores))
+        return ScoringOutcome(
+            scores, self.board.group_aggregates(), gate_failures(scores), self.board.unscored_notes()
+        )
 
     def write_into(self, manifest: Manifest, outcome: ScoringOutcome) -> None:
         """Put the aggregates in the manifest (`scores`, `scores_by`; none without scorers)."""
@@ -72,5 +75,6 @@ class RunScoring:
         manifest.scores_by = scores_by_json(outcome.scores_by) or None
 
     def summary(self, stats: Sequence[ModelStats], outcome: ScoringOutcome) -> str:
-        """The summary table per model with a column per scorer, then a table per group field."""
-        return scored_summary(stats, outcome.scores, outcome.scores_by, self.names)
+        """The summary table per model with a column per scorer, then a table per group field, then
+        the succeeded jobs left unscored."""
+        return scored_summary(stats, outcome.scores, outcome.scores_by, self.names, outcome.unscored)

@@ -4,11 +4,13 @@ Every pair is one job scored in both runs, so the tests work on the per-job diff
 - `mcnemar_p`: exact two-sided McNemar test for 0/1 scores, from the discordant counts;
 - `sign_flip_p`: two-sided paired sign-flip permutation test on the mean difference (exact for a
   few nonzero differences, else Monte Carlo with a seeded generator);
-- `bootstrap_interval`: percentile interval of the mean difference, resampling pairs (seeded); from
-  10,000 pairs on, its normal limit where that is as close as 2,000 resamples would get (`_normal_limit`);
+- `newcombe_interval`: Newcombe's square-and-add interval of the difference for 0/1 scores;
+- `bootstrap_interval`: percentile interval of the mean difference, resampling pairs (seeded), for
+  other scores; from 10,000 pairs on, its normal limit where that is as close as 2,000 resamples would
+  get (`_normal_limit`);
 - `holm_adjust`: Holm-Bonferroni adjustment across the (model, scorer) pairs compared;
-- `paired_test`: all of it for one (model, scorer): McNemar when every score is 0 or 1, else the
-  permutation test, and the bootstrap interval either way; `paired_p` the p-value alone.
+- `paired_test`: all of it for one (model, scorer): McNemar and Newcombe's interval when every score
+  is 0 or 1, else the permutation test and the bootstrap interval; `paired_p` the p-value alone.
 
 Everything is deterministic for the same input. The Monte Carlo test and the bootstrap use numpy
 (imported when they run): with 100,000 pairs they draw millions of numbers, which plain Python
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Literal
 
+from .wilson import wilson_interval
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -35,6 +39,7 @@ __all__ = [
     "bootstrap_interval",
     "holm_adjust",
     "mcnemar_p",
+    "newcombe_interval",
     "paired_p",
     "paired_test",
     "sign_flip_p",
@@ -111,6 +116,45 @@ def sign_flip_p(diffs: Sequence[float], *, draws: int = DRAWS, seed: int = SEED)
     return (1 + _flipped_at_least(nonzero, observed - slack, draws, seed)) / (draws + 1)
 
 
+def newcombe_interval(a: Sequence[float], b: Sequence[float], *, level: float = LEVEL) -> tuple[float, float]:
+    """Newcombe's square-and-add interval (1998, his method 10) of mean(b) - mean(a), for paired scores
+    that are all 0 or 1.
+
+    Each run's proportion gets Wilson's interval, and the two are combined with the pairs' correlation
+    (phi, with Newcombe's continuity adjustment). Unlike the percentile bootstrap, it does not collapse
+    to a point when every pair that differs differs the same way: 3 jobs of 3 going from 0 to 1 give
+    about [0.21, 1.00], where resampling them gives [1.00, 1.00].
+    """
+    if len(a) != len(b):
+        raise ValueError(f"paired scores differ in length: {len(a)} and {len(b)}")
+    if not a:
+        raise ValueError("no pairs to compare")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    outcomes = Counter((bool(x), bool(y)) for x, y in zip(a, b))
+    both, only_a, only_b = outcomes[(True, True)], outcomes[(True, False)], outcomes[(False, True)]
+    n = len(a)
+    neither = n - both - only_a - only_b
+    p_a, p_b = (both + only_a) / n, (both + only_b) / n
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    low_a, high_a = wilson_interval(both + only_a, n, z)
+    low_b, high_b = wilson_interval(both + only_b, n, z)
+    margins = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
+    phi = 0.0
+    if margins:
+        cross = both * neither - only_a * only_b
+        if cross > n / 2:
+            phi = (cross - n / 2) / math.sqrt(margins)
+        elif cross < 0:
+            phi = cross / math.sqrt(margins)
+    diff = p_b - p_a
+
+    def spread(down: float, up: float) -> float:  # b's distance to one end, a's to the other
+        return math.sqrt(max(0.0, down * down + up * up - 2 * phi * down * up))
+
+    return diff - spread(p_b - low_b, high_a - p_a), diff + spread(high_b - p_b, p_a - low_a)
+
+
 def bootstrap_interval(
     diffs: Sequence[float], *, resamples: int = RESAMPLES, seed: int = SEED, level: float = LEVEL
 ) -> tuple[float, float]:
@@ -181,7 +225,7 @@ def paired_test(scores_a: Sequence[float], scores_b: Sequence[float], *, seed: i
         raise ValueError("no pairs to compare")
     a, b = _finite(scores_a), _finite(scores_b)
     diffs = _differences(a, b)
-    ci_low, ci_high = bootstrap_interval(diffs, seed=seed)
+    ci_low, ci_high = newcombe_interval(a, b) if all_zero_one(a, b) else bootstrap_interval(diffs, seed=seed)
     p_value, test = paired_p(a, b, seed=seed)
     mean_a, mean_b = math.fsum(a) / len(a), math.fsum(b) / len(b)
     return PairedResult(
