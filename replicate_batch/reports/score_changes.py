@@ -5,11 +5,11 @@ For each (model, scorer) scored in both runs, the pairs are the jobs both runs h
 its 95% interval, and a two-sided paired test (exact McNemar and Newcombe's interval when every score
 is 0 or 1, a sign-flip permutation test and a bootstrap interval otherwise;
 `scoring/statistics/paired.py`). The p-values are adjusted with Holm's method across the (model,
-scorer) pairs compared; a mean is significantly lower when its
-adjusted p is below `ALPHA` and the difference is negative. The same is done per value of each
-`group_by` field both runs have, as a second family (its own Holm adjustment), which says where a
-change comes from but does not decide the exit status. A (model, scorer) scored in one run only is
-listed, not tested. A flip is a job whose score changed (1 -> 0 is a flip to worse).
+scorer) pairs compared; a mean is significantly lower when its adjusted p is below `ALPHA` and the
+difference is negative. The same is done per value of each `group_by` field both runs have, as a
+second family (its own Holm adjustment), which says where a change comes from but does not decide the
+exit status. A (model, scorer) scored in one run only is listed, not tested. A flip is a job whose
+score changed (1 -> 0 is a flip to worse).
 """
 
 from __future__ import annotations
