@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,10 @@ def test_the_summary_says_how_many_succeeded_jobs_went_unscored_and_why(
     manifest = manifest_of(only_run(out))["scores"]["echo"]
     assert (manifest["picky"]["n"], manifest["picky"]["scored"]) == (4, 1)
 
+    report = (only_run(out) / "report.html").read_text(encoding="utf-8")
+    # report.html: the cell's text is the interval; the stylesheet shows the count after it
+    assert re.search(r"<td class='score partial' data-scored='1 of 4 scored' title='[^']*'>0\.25 \[", report)
+    assert re.search(r"<td class='score partial' data-scored='3 of 4 scored' title='[^']*'>0\.75 \[", report)
     assert main(["rescore", str(only_run(out))]) == 1  # rescore's summary says the same
     assert unscored[1] in capsys.readouterr().out.splitlines()
 
@@ -241,6 +246,7 @@ def test_wilson_interval_for_two_of_five_in_the_manifest_summary_and_report(
     assert next(line for line in lines if line.startswith("echo")).endswith("0.40 [0.12, 0.77]")
     report = (run_dir / "report.html").read_text(encoding="utf-8")
     assert ">0.40 [0.12, 0.77]</td>" in report  # the summary cell
+    assert "<td class='score' title=" in report and "data-scored=" not in report  # every job scored
     data = embedded(report)  # a badge per grid cell: each job's score cells, in the scorers' order
     assert data["scorers"] == ["label"]
     assert sorted(job["sc"] for job in data["jobs"]) == [["0"], ["0"], ["0"], ["1"], ["1"]]

@@ -81,8 +81,13 @@ def _score_cell(aggregate: Any, total: bool) -> str:
     about += f", 95% interval: {aggregate.get('method')}"
     if aggregate.get("threshold") is not None:
         about += f", threshold {aggregate['threshold']}: {'met' if aggregate.get('passed') else 'NOT met'}"
-    bad = " bad" if aggregate.get("passed") is False else ""
-    return f"<td class='score{bad}' title='{escape(about)}'>{escape(shown)}</td>"
+    classes = "score bad" if aggregate.get("passed") is False else "score"
+    scored, jobs, partial = aggregate.get("scored"), aggregate.get("n"), ""
+    if isinstance(scored, int) and isinstance(jobs, int) and scored < jobs:
+        # Shown after the cell's text by the stylesheet (`::after`), so that text stays the interval.
+        classes += " partial"
+        partial = f" data-scored='{scored} of {jobs} scored'"
+    return f"<td class='{classes}'{partial} title='{escape(about)}'>{escape(shown)}</td>"
 
 
 def _groups(scores_by: Mapping[str, Any], names: list[str]) -> str:
