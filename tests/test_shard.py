@@ -28,7 +28,9 @@ def write_spec(tmp_path: Path, rows: int = 12) -> Path:
     return path
 
 
-def test_shards_split_the_jobs_and_merge_into_one_run(emu: Emulator, tmp_path: Path) -> None:
+def test_shards_split_the_jobs_and_merge_into_one_run(
+    emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = write_spec(tmp_path)
     for k in (1, 2, 3):
         out = tmp_path / f"machine{k}"
@@ -41,7 +43,11 @@ def test_shards_split_the_jobs_and_merge_into_one_run(emu: Emulator, tmp_path: P
     assert emu.count("create") == 12
 
     merged = tmp_path / "merged" / "sweep-all"
+    capsys.readouterr()
     assert main(["merge", *map(str, shards), "--into", str(merged)]) == 0
+    summary = capsys.readouterr().out.splitlines()  # the whole sweep's table, though nothing scored it
+    assert summary[0].split()[:4] == ["model", "jobs", "succeeded", "failed"]
+    assert summary[1].split()[:4] == ["imagegen", "12", "12", "0"]
     df = load_results(merged)
     assert sorted(df.row_id, key=lambda r: int(r[1:])) == [f"r{i}" for i in range(12)]
     assert set(df.run_id) == {"sweep-all"} and set(df.status) == {"succeeded"}
@@ -114,7 +120,7 @@ def test_a_merged_run_aggregates_the_scores_of_every_shard(
                 "models": ["acme/echo"],
                 "inputs": rows,
                 "group_by": ["_group"],
-                "scorers": [{"name": "first", "regex": "^p[01]$"}],
+                "scorers": [{"name": "first", "regex": "^p[01]$", "threshold": 0.1}],
             }
         )
     )
@@ -122,7 +128,11 @@ def test_a_merged_run_aggregates_the_scores_of_every_shard(
         assert main([str(spec), "--shard", f"{k}/2", "--output-dir", str(tmp_path / f"m{k}"), "--quiet"]) == 0
     shards = [next((tmp_path / f"m{k}").iterdir()) for k in (1, 2)]
     merged = tmp_path / "merged"
+    capsys.readouterr()
     assert main(["merge", *map(str, shards), "--into", str(merged)]) == 0
+    out = capsys.readouterr().out.splitlines()  # the whole sweep's summary, as a run prints it
+    assert out[0].split()[-1] == "first" and out[1].split()[:3] == ["echo", "12", "12"]
+    assert out[1].endswith("0.17 [0.05, 0.45]") and out[-1] == f"run folder: {merged}"
 
     manifest = json.loads((merged / "manifest.json").read_text())
     first = manifest["scores"]["echo"]["first"]
@@ -132,3 +142,19 @@ def test_a_merged_run_aggregates_the_scores_of_every_shard(
     assert manifest["status"] == "merged" and manifest["counts"] == {"succeeded": 12}
     assert sorted(load_results(merged)["score.first"]) == [0.0] * 10 + [1.0] * 2
     assert "0.17 [0.05, 0.45]" in (merged / "report.html").read_text()
+
+    # A threshold the whole sweep misses makes the merge exit 3, as a run of it would (the shards,
+    # each with its own share of the rows, cannot tell): CI gates a sharded sweep on its merge.
+    stricter = yaml.safe_load(spec.read_text())
+    stricter["scorers"][0]["threshold"] = 0.2
+    spec.write_text(yaml.safe_dump(stricter))
+    for k in (1, 2):
+        main([str(spec), "--shard", f"{k}/2", "--output-dir", str(tmp_path / f"s{k}"), "--quiet"])
+    shards = [next((tmp_path / f"s{k}").iterdir()) for k in (1, 2)]
+    capsys.readouterr()
+    junit = tmp_path / "ci" / "merged.xml"
+    assert main(["merge", *map(str, shards), "--into", str(tmp_path / "strict"), "--junit", str(junit)]) == 3
+    assert capsys.readouterr().err == (
+        f"threshold not met: echo / first: mean 0.17 [0.05, 0.45] < 0.20\njunit: {junit}\n"
+    )
+    assert "threshold not met: mean 0.17 [0.05, 0.45] &lt; 0.20" in junit.read_text(encoding="utf-8")

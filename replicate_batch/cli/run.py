@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="replicate-batch",
         description="Run a batch of model predictions described by a YAML spec.",
         epilog="other commands: `report RUN_DIR`, `compare RUN_A RUN_B [--output FILE]`, "
-        "`history DIR [--name NAME] [--output FILE]`, `merge RUN_DIR... --into DIR`, "
+        "`history DIR [--name NAME] [--output FILE]`, `merge RUN_DIR... --into DIR [--junit FILE]`, "
         "`rescore RUN_DIR [--spec SPEC]`",
     )
     parser.add_argument("spec", type=Path, help="the spec file (YAML)")
