@@ -18,6 +18,7 @@ import pytest
 from replicate_batch.cli import main
 from replicate_batch.reports.compare import compare_runs
 from replicate_batch.reports.records import load_run
+from replicate_batch.scoring.statistics.paired import newcombe_interval
 from tests.scored_runs import run_scored
 
 HIT = {"name": "hit", "contains": "yes"}
@@ -180,3 +181,32 @@ def test_group_by_breaks_the_comparison_down(tmp_path: Path, capsys: pytest.Capt
         ],
         ["_cat=late", "m", "hit", "6", "0/0", "0.50", f"{mcnemar_exact(2, 1):.3f}", "1.000"],
     ]
+
+
+def test_a_rows_repeats_are_tested_as_one_pair_not_as_independent_jobs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `repeat: 3`, and the double answers a row's repeats alike: 5 rows flip 1 -> 0 in all 3 repeats.
+    # Counted as 15 independent jobs McNemar would give 2/2^15 (significant); a row's repeats are one
+    # pair, as the runs' own intervals resample rows: 5 discordant rows, p = 2/2^5 = 0.0625.
+    prompts_a = {f"r{i}": "yes" if i < 6 else "no" for i in range(10)}
+    prompts_b = {f"r{i}": "yes" if i == 5 else "no" for i in range(10)}
+    run_a, run_b = runs(tmp_path, spec(prompts_a, [HIT], repeat=3), spec(prompts_b, [HIT], repeat=3))
+    junit = tmp_path / "compare.xml"
+    code, out = compare(capsys, run_a, run_b, "--junit", junit)
+    assert mcnemar_exact(15, 0) < 0.001 and mcnemar_exact(5, 0) == 0.0625
+    row = score_rows(out)["hit"]
+    # jobs, only A/B, the jobs' means (18/30, 3/30), diff, interval, p, p Holm, test, no change
+    assert row[:5] == ["30", "0/0", "0.60", "0.10", "-0.50"]
+    assert row[6:] == ["0.062", "0.062", "mcnemar by row"]
+    assert code == 0  # not significantly lower: nothing fails the comparison
+    result = compare_runs(load_run(run_a), load_run(run_b)).scores.pairs[0].result
+    assert result is not None and result.p_value == 0.0625
+    rows_a, rows_b = [1] * 6 + [0] * 4, [0] * 5 + [1] + [0] * 4  # the rows, in row order
+    assert (result.ci_low, result.ci_high) == newcombe_interval(rows_a, rows_b)
+    assert "(mcnemar by row, 30 jobs in 10 rows)" in junit.read_text(encoding="utf-8")
+    # history marks a step as compare would: no change here
+    assert main(["history", str(tmp_path)]) == 0
+    history = capsys.readouterr().out
+    assert re.search(r"^  \S+\s+0\.60 \[[^]]*\]$", history, re.MULTILINE)
+    assert re.search(r"^  \S+\s+0\.10 \[[^]]*\]$", history, re.MULTILINE)  # no `worse`

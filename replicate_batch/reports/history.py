@@ -185,11 +185,12 @@ def step_changes(before: JobScores, after: JobScores) -> dict[Pair, Verdict]:
         common = jobs_a.keys() & jobs_b.keys()
         if not common:
             continue
-        a, b = [jobs_a[j] or 0.0 for j in common], [jobs_b[j] or 0.0 for j in common]
+        a, b, _ = paired_scores(jobs_a, jobs_b, sorted(common), after.rows)  # per row where rows repeat
         # a p surely above SCREEN_P is never significant, and Holm adjusts the smaller p-values from
         # those smaller ones and the number of pairs alone: 1.0 stands in for it
-        p = 1.0 if surely_unchanged(a, b) else paired_p(*paired_scores(jobs_a, jobs_b, sorted(common)))[0]
-        tested.append((pair, p, math.fsum(y - x for x, y in zip(a, b))))
+        p = 1.0 if surely_unchanged(a, b) else paired_p(a, b)[0]
+        diff = math.fsum((jobs_b[j] or 0.0) - (jobs_a[j] or 0.0) for j in common)
+        tested.append((pair, p, diff))
     adjusted = holm_adjust([p for _, p, _ in tested])
     return {
         pair: "worse" if diff < 0 else "better"

@@ -140,7 +140,8 @@ def comparison_junit(c: Comparison) -> str:
             continue
         text = (
             f"mean {r.mean_a:.2f} -> {r.mean_b:.2f}, diff {r.diff:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}], "
-            f"p {p_text(r.p_value)}, Holm-adjusted {p_text(pair.p_holm)} ({r.test}, {r.n} jobs)"
+            f"p {p_text(r.p_value)}, Holm-adjusted {p_text(pair.p_holm)} ({pair.test}, {pair.jobs} jobs"
+            + (f" in {pair.rows} rows)" if pair.rows is not None else ")")
         )
         if pair.verdict == "worse":
             cases.append(

@@ -112,6 +112,7 @@ class JobScores:
 
     pairs: dict[Pair, dict[str, float | None]] = field(default_factory=dict)
     groups: dict[str, dict[str, str]] = field(default_factory=dict)  # field -> job_id -> value
+    rows: dict[str, str] = field(default_factory=dict)  # job_id -> row_id: a row's jobs are tested as one
 
     def jobs(self, pair: Pair) -> dict[str, float | None]:
         """The jobs the scorer applies to in this model, with their scores."""
@@ -131,7 +132,7 @@ def read_job_scores(
     """
     column = {name: i for i, name in enumerate(header)}
     names = [c.removeprefix(SCORE_PREFIX) for c in header if c.startswith(SCORE_PREFIX)]
-    model_at, job_at = column["model"], column["job_id"]
+    model_at, job_at, row_at = column["model"], column["job_id"], column.get("row_id")
     table = JobScores(groups={name: {} for name in group_fields if name in column})
     groups = [(table.groups[name], column[name]) for name in table.groups]
     # per model: (its jobs' scores, score column, note column, pair) of each scorer that applies
@@ -163,6 +164,8 @@ def read_job_scores(
                 seen.add(pair)
         for values, at in groups:
             values[job_id] = row[at]
+        if row_at is not None:
+            table.rows[job_id] = row[row_at]
     if applies is None:
         table.pairs = {pair: jobs for pair, jobs in table.pairs.items() if pair in seen}
     return table

@@ -2,18 +2,19 @@
 
 For each (model, scorer) scored in both runs, the pairs are the jobs both runs have (matched by
 `job_id`), an unscored job counting 0 as in the runs' own means: both means, the difference B - A with
-its 95% interval, and a two-sided paired test (exact McNemar and Newcombe's interval when every score
-is 0 or 1, a sign-flip permutation test and a bootstrap interval otherwise;
-`scoring/statistics/paired.py`). The p-values are adjusted with Holm's method across the (model,
-scorer) pairs compared; a mean is significantly lower when its adjusted p is below `ALPHA` and the
-difference is negative. The same is done per value of each `group_by` field both runs have, as a
-second family (its own Holm adjustment), which says where a change comes from but does not decide the
-exit status. A (model, scorer) scored in one run only is listed, not tested. A flip is a job whose
-score changed (1 -> 0 is a flip to worse).
+its 95% interval, and a two-sided paired test (exact McNemar and Newcombe's interval when every score is
+0 or 1, a sign-flip permutation test and a bootstrap interval otherwise; `scoring/statistics/paired.py`),
+over rows when a row has several jobs (`paired_scores`). The p-values are adjusted with Holm's method
+across the (model, scorer) pairs compared; a mean is significantly lower when its adjusted p is below
+`ALPHA` and the difference is negative. The same is done per value of each `group_by` field both runs
+have, as a second family (its own Holm adjustment), which says where a change comes from but does not
+decide the exit status. A (model, scorer) scored in one run only is listed, not tested. A flip is a job
+whose score changed (1 -> 0 is a flip to worse).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -37,6 +38,15 @@ class ScorePair:
     only_b: int
     result: PairedResult | None  # None when no job is in both runs
     p_holm: float | None = None  # the p-value after Holm's adjustment across the family
+    jobs: int = 0  # in both runs: the means are over these
+    rows: int | None = None  # when some row has several of them (repeats, matrix values): the test's pairs
+
+    @property
+    def test(self) -> str:
+        """The test, as the tables name it: `mcnemar`, `permutation`, `mcnemar by row` when grouped."""
+        if self.result is None:
+            return ""
+        return self.result.test if self.rows is None else f"{self.result.test} by row"
 
     @property
     def verdict(self) -> Verdict:
@@ -125,6 +135,7 @@ def compare_scores(
         return models.get(pair[0], len(models)), scorers.get(pair[1], len(scorers))
 
     both = sorted(scores_a.pairs.keys() & scores_b.pairs.keys(), key=pair_order)
+    rows = scores_b.rows  # a job id names the same row in both runs
     pairs, groups = [], []
     changed: list[tuple[bool, float, int, int, str, float | None, float | None]] = []
     end = len(position)
@@ -132,10 +143,11 @@ def compare_scores(
         scored_a, scored_b = scores_a.jobs((model, scorer)), scores_b.jobs((model, scorer))
         common = sorted(scored_a.keys() & scored_b.keys())  # job id order, as the tests want
         only_a, only_b = len(scored_a) - len(common), len(scored_b) - len(common)
-        pairs.append(_tested(model, scorer, None, common, scored_a, scored_b, only_a, only_b, seed))
+        pairs.append(_tested(model, scorer, None, common, scored_a, scored_b, only_a, only_b, rows, seed))
         for name in fields:
             for value, ids in _by_value(common, scores_b.groups[name]):
-                groups.append(_tested(model, scorer, (name, value), ids, scored_a, scored_b, 0, 0, seed))
+                group = (name, value)
+                groups.append(_tested(model, scorer, group, ids, scored_a, scored_b, 0, 0, rows, seed))
         for job_id in common:
             before, after = scored_a[job_id], scored_b[job_id]
             change = (after or 0.0) - (before or 0.0)
@@ -176,22 +188,51 @@ def _tested(
     jobs_b: Mapping[str, float | None],
     only_a: int,
     only_b: int,
+    rows: Mapping[str, str],
     seed: int,
 ) -> ScorePair:
-    result = None
-    if common:
-        a, b = paired_scores(jobs_a, jobs_b, common)
-        result = paired_test(a, b, seed=seed)
-    return ScorePair(model, scorer, group, only_a, only_b, result)
+    if not common:
+        return ScorePair(model, scorer, group, only_a, only_b, None)
+    a, b, rows_tested = paired_scores(jobs_a, jobs_b, common, rows)
+    result = paired_test(a, b, seed=seed)
+    if rows_tested is not None:  # the means people read are the jobs', as the runs' own are
+        mean_a, mean_b = _mean(jobs_a, common), _mean(jobs_b, common)
+        result = replace(result, mean_a=mean_a, mean_b=mean_b, diff=mean_b - mean_a)
+    return ScorePair(model, scorer, group, only_a, only_b, result, jobs=len(common), rows=rows_tested)
+
+
+def _mean(jobs: Mapping[str, float | None], ids: Sequence[str]) -> float:
+    return math.fsum(jobs[j] or 0.0 for j in ids) / len(ids)
 
 
 def paired_scores(
-    jobs_a: Mapping[str, float | None], jobs_b: Mapping[str, float | None], sorted_ids: Iterable[str]
-) -> tuple[list[float], list[float]]:
-    """Both runs' scores of these jobs, unscored counting 0; the ids in job id order (so `compare`
-    and `history` draw the same permutations and resamples for the same jobs)."""
+    jobs_a: Mapping[str, float | None],
+    jobs_b: Mapping[str, float | None],
+    sorted_ids: Iterable[str],
+    rows: Mapping[str, str],
+) -> tuple[list[float], list[float], int | None]:
+    """Both runs' scores as the paired test takes them, unscored counting 0, and how many rows when
+    they were grouped by row.
+
+    One pair per job, in job id order (so `compare` and `history` draw the same permutations and
+    resamples for the same jobs); but when some row has several of these jobs (`repeat`, matrix
+    values), one pair per row, each run's mean over the row's jobs, in row order: a row's jobs are
+    not independent (a model that fails a row tends to fail its repeats), and counting them as such
+    would call changes significant that are not, as the runs' own intervals resample rows for the
+    same reason.
+    """
     ids = list(sorted_ids)
-    return [jobs_a[j] or 0.0 for j in ids], [jobs_b[j] or 0.0 for j in ids]
+    by_row: dict[str, list[str]] = {}
+    for job_id in ids:
+        by_row.setdefault(rows.get(job_id, job_id), []).append(job_id)
+    if len(by_row) == len(ids):
+        return [jobs_a[j] or 0.0 for j in ids], [jobs_b[j] or 0.0 for j in ids], None
+    keys = sorted(by_row)
+    return (
+        [_mean(jobs_a, by_row[k]) for k in keys],
+        [_mean(jobs_b, by_row[k]) for k in keys],
+        len(keys),
+    )
 
 
 def _holm(pairs: list[ScorePair]) -> list[ScorePair]:

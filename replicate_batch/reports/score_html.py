@@ -93,8 +93,8 @@ def score_sections(changes: ScoreChanges, run_a: RunRecords, run_b: RunRecords, 
     parts = [
         "<section class='scores'><h2>Scores</h2><p class='muted'>Over the jobs both runs have, an unscored "
         "job counting 0; diff is B − A with its 95% interval; two-sided paired test (exact McNemar "
-        "and Newcombe's interval for 0/1 scores, else sign-flip permutation and a bootstrap interval), "
-        f"p adjusted by Holm over {family} "
+        "and Newcombe's interval for 0/1 scores, else sign-flip permutation and a bootstrap interval; "
+        f"a row's repeats and matrix values as one pair: <i>by row</i>), p adjusted by Holm over {family} "
         "comparisons; <b>worse</b>/<b>better</b>: adjusted p &lt; 0.05.</p>",
         _table(SCORE_HEADER, [(p, pair_cells(p)) for p in changes.pairs], "scores"),
         "</section>",

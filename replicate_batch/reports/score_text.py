@@ -38,7 +38,7 @@ def score_text(value: float | None) -> str:
 def pair_cells(pair: ScorePair) -> list[str]:
     """One row of the score table (SCORE_HEADER's columns; a group's row starts with its `field=value`)."""
     r = pair.result
-    cells = [pair.model, pair.scorer, str(r.n if r else 0), f"{pair.only_a}/{pair.only_b}"]
+    cells = [pair.model, pair.scorer, str(pair.jobs), f"{pair.only_a}/{pair.only_b}"]
     if r is None:
         return [*cells, "–", "–", "–", "–", "–", "–", "no jobs in both", ""]
     return [
@@ -49,7 +49,7 @@ def pair_cells(pair: ScorePair) -> list[str]:
         f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]",
         p_text(r.p_value),
         p_text(pair.p_holm),
-        r.test,
+        pair.test,
         pair.verdict,
     ]
 
