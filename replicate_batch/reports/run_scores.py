@@ -119,6 +119,9 @@ class JobScores:
         return self.pairs.get(pair, {})
 
 
+_KEYS = ("model", "job_id", "row_id")  # the columns every results.csv has that scores are read by
+
+
 def read_job_scores(
     header: Sequence[str],
     rows: Iterable[Sequence[str]],
@@ -132,7 +135,7 @@ def read_job_scores(
     """
     column = {name: i for i, name in enumerate(header)}
     names = [c.removeprefix(SCORE_PREFIX) for c in header if c.startswith(SCORE_PREFIX)]
-    model_at, job_at, row_at = column["model"], column["job_id"], column.get("row_id")
+    model_at, job_at, row_at = (column[name] for name in _KEYS)
     table = JobScores(groups={name: {} for name in group_fields if name in column})
     groups = [(table.groups[name], column[name]) for name in table.groups]
     # per model: (its jobs' scores, score column, note column, pair) of each scorer that applies
@@ -164,8 +167,7 @@ def read_job_scores(
                 seen.add(pair)
         for values, at in groups:
             values[job_id] = row[at]
-        if row_at is not None:
-            table.rows[job_id] = row[row_at]
+        table.rows[job_id] = row[row_at]
     if applies is None:
         table.pairs = {pair: jobs for pair, jobs in table.pairs.items() if pair in seen}
     return table
@@ -178,7 +180,7 @@ def records_scores(
     records: Sequence[Mapping[str, str]], applies: ModelScores | None, group_fields: Sequence[str] = ()
 ) -> JobScores:
     """`read_job_scores` over records read into memory (dicts in `results.csv` column order)."""
-    header = list(records[0]) if records else ["model", "job_id"]
+    header = list(records[0]) if records else list(_KEYS)
     return read_job_scores(header, (list(r.values()) for r in records), applies, group_fields)
 
 
@@ -188,7 +190,7 @@ def scan_job_scores(
     """`read_job_scores` streaming a run folder's `results.csv` (a row cut short by a crash is skipped)."""
     with open(run_dir / RESULTS_NAME, encoding="utf-8", newline="") as handle:
         reader = csv_reader(handle)
-        header = next(reader, None) or ["model", "job_id"]
+        header = next(reader, None) or list(_KEYS)
         width = len(header)
         return read_job_scores(header, (row for row in reader if len(row) == width), applies, group_fields)
 

@@ -224,7 +224,7 @@ def paired_scores(
     ids = list(sorted_ids)
     by_row: dict[str, list[str]] = {}
     for job_id in ids:
-        by_row.setdefault(rows.get(job_id, job_id), []).append(job_id)
+        by_row.setdefault(rows.get(job_id, job_id), []).append(job_id)  # no row known: its own
     if len(by_row) == len(ids):
         return [jobs_a[j] or 0.0 for j in ids], [jobs_b[j] or 0.0 for j in ids], None
     keys = sorted(by_row)

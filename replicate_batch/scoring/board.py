@@ -24,18 +24,21 @@ GroupAggregates = dict[str, dict[str, Aggregates]]
 _Values = tuple[float | None, ...]  # a job's value under each scorer of its model, None where unscored
 
 
-def _values_in(names: Sequence[str], unscored: dict[str, str]) -> Callable[[tuple[ScoreCell, ...]], _Values]:
+def _values_in(
+    names: Sequence[str], unscored: dict[str, str] | None
+) -> Callable[[tuple[ScoreCell, ...]], _Values]:
     """A job's values in the order of `names` (a job that did not succeed has no scores: all None).
 
-    Made once per outcome (`OutcomeCache`), in the order jobs come: it also keeps in `unscored`, per
-    scorer, the note of the first succeeded job left without a score (why it was not scored).
+    Made once per outcome (`OutcomeCache`), in the order jobs come: it also keeps in `unscored`, when
+    given, per scorer, the note of the first succeeded job left without a score (why it was not scored).
     """
 
     def values(scores: tuple[ScoreCell, ...]) -> _Values:
         given = {name: value for name, value, _ in scores}
-        for name, value, note in scores:
-            if value is None and name not in unscored:
-                unscored[name] = note
+        if unscored is not None:
+            for name, value, note in scores:
+                if value is None and name not in unscored:
+                    unscored[name] = note
         return tuple(given.get(name) for name in names)
 
     return values
@@ -56,11 +59,12 @@ class _Model(NamedTuple):
 class _Accumulators:
     """The accumulators of one set of jobs (all of them, or one group value's), per model."""
 
-    def __init__(self, board: ScoreBoard) -> None:
+    def __init__(self, board: ScoreBoard, *, notes: bool = False) -> None:
         self.board = board
         self.rows = RowIndex()  # shared by this set's accumulators: each keeps only arrays
         self.by_model: dict[str, _Model] = {}
-        self.unscored: dict[str, dict[str, str]] = {}  # model -> scorer -> first unscored note
+        # model -> scorer -> first unscored note, kept for the set of all jobs (`notes`) only
+        self.unscored: dict[str, dict[str, str]] | None = {} if notes else None
 
     def add_many(self, jobs: Sequence[_Job]) -> None:
         """A batch of jobs, each added to its model's accumulators."""
@@ -78,7 +82,8 @@ class _Accumulators:
         found = self.by_model.get(model)
         if found is None:
             names, accumulators = self.board.start(model, self.rows)
-            values = OutcomeCache(_values_in(names, self.unscored.setdefault(model, {})))
+            notes = self.unscored.setdefault(model, {}) if self.unscored is not None else None
+            values = OutcomeCache(_values_in(names, notes))
             found = self.by_model[model] = _Model(names, accumulators, values)
         return found
 
@@ -113,7 +118,7 @@ class ScoreBoard:
 
     def reset(self) -> None:
         """Forget every result: `results.csv` is written again from its first row."""
-        self._all = _Accumulators(self)
+        self._all = _Accumulators(self, notes=True)
         self._groups: dict[tuple[str, str], _Accumulators] = {}
         self._pending: list[_Job] = []
 
@@ -165,7 +170,8 @@ class ScoreBoard:
     def unscored_notes(self) -> dict[str, dict[str, str]]:
         """Per model and scorer with a succeeded job left unscored: the first such job's note (why)."""
         self._flush()
-        return {model: dict(notes) for model, notes in self._all.unscored.items() if notes}
+        found = self._all.unscored or {}
+        return {model: dict(notes) for model, notes in found.items() if notes}
 
     def group_aggregates(self) -> GroupAggregates:
         """Per `group_by` field and value (in the order values came): the aggregates of its jobs."""
